@@ -1,0 +1,179 @@
+"""The ingest pipeline: scan → plan → load → chunk → embed (only what is new) → commit, file by file."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.chunking import ChunkPolicy, chunk_document, embedding_text
+from ingest.plan import Plan, Planned, make_plan
+from ingest.registry import LoaderSpec
+from ingest.scan import Skipped, scan_folder
+from rag.embedders import Embedder
+from rag.errors import RagError
+from rag.store import Store
+from rag.types import Chunk, Document, content_hash
+from rag.vectors import VectorIndex
+
+
+@dataclass(frozen=True)
+class Failure:
+    source: str
+    error: str
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    renamed: int = 0
+    failed: tuple[Failure, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    embedded_chunks: int = 0
+    reused_chunks: int = 0
+    warnings: tuple[str, ...] = ()
+    seconds: float = 0.0
+    dry_run: bool = False
+    plan: dict[str, list[str]] = field(default_factory=dict)   # filled for --dry-run
+
+    def to_json(self) -> dict[str, Any]:
+        return {"added": self.added, "changed": self.changed, "removed": self.removed,
+                "unchanged": self.unchanged, "renamed": self.renamed,
+                "failed": [{"source": f.source, "error": f.error} for f in self.failed],
+                "skipped": [{"source": s.source, "reason": s.reason} for s in self.skipped],
+                "embedded_chunks": self.embedded_chunks, "reused_chunks": self.reused_chunks,
+                "warnings": list(self.warnings), "seconds": round(self.seconds, 3), "dry_run": self.dry_run,
+                **({"plan": self.plan} if self.dry_run else {})}
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    policy: ChunkPolicy = field(default_factory=ChunkPolicy)
+    dry_run: bool = False
+    progress: bool = False
+    batch_chunks: int = 256
+
+
+@dataclass
+class _Loaded:
+    planned: Planned
+    doc: Document
+    chunks: list[Chunk]
+    texts: list[str]
+
+
+def load_one(spec: LoaderSpec, planned: Planned) -> Document:
+    """Run the loader; any failure becomes a RagError naming the file, the problem and the fix."""
+    entry = planned.entry
+    try:
+        return spec.load(entry.path, entry.source, planned.content_hash[:32])
+    except RagError:
+        raise
+    except MemoryError:
+        raise RagError(f"{entry.source}: ran out of memory while reading it — split the file") from None
+    except Exception as exc:  # a loader library's own error: report it, keep going with other files
+        raise RagError(f"{entry.source}: could not be read ({type(exc).__name__}: {exc}) — the file may be "
+                       "damaged; open and re-save it, or remove it from the folder") from exc
+
+
+def ingest_folder(store: Store, folder: Path, registry: dict[str, LoaderSpec],
+                  get_embedder: Callable[[], Embedder], options: IngestOptions) -> IngestSummary:
+    started = time.perf_counter()
+    if not folder.exists():
+        raise RagError(f"{folder}: no such file or folder — check the path")
+    root = str(folder.resolve() if folder.is_dir() else folder.resolve().parent)
+    entries, skipped = scan_folder(folder, registry, exclude=(store.folder,))
+    records = store.documents(root)
+    if folder.is_file():
+        records = [r for r in records if r.source == entries[0].source] if entries else []
+    plan = make_plan(entries, records)
+    if options.dry_run:
+        return _summary(plan, skipped, [], 0, 0, [], started, dry_run=True)
+    start_commit = store.commit_number()
+    for record in plan.removed:
+        store.remove(root, record.source)
+    for p in plan.renamed + plan.touched:
+        assert p.previous is not None
+        store.update_stat(p.previous.id, p.entry.mtime_ns, p.entry.source)
+    failures, counts, warnings = _load_and_commit(store, root, plan, registry, get_embedder, options)
+    if store.commit_number() != start_commit:
+        VectorIndex.build(store).save(store.folder)
+    return _summary(plan, skipped, failures, counts[0], counts[1], warnings, started)
+
+
+def _load_and_commit(store: Store, root: str, plan: Plan, registry: dict[str, LoaderSpec],
+                     get_embedder: Callable[[], Embedder],
+                     options: IngestOptions) -> tuple[list[Failure], tuple[int, int], list[str]]:
+    from tqdm import tqdm
+
+    failures: list[Failure] = []
+    warnings: list[str] = []
+    pending: list[_Loaded] = []
+    embedded = reused = 0
+    bar = tqdm(plan.to_load, desc="ingest", unit="file", disable=not options.progress or None, leave=False)
+    for planned in bar:
+        spec = registry[planned.entry.path.suffix.lower()]
+        bar.set_postfix_str(planned.entry.source[-40:])
+        try:
+            doc = load_one(spec, planned)
+        except RagError as exc:
+            failures.append(Failure(planned.entry.source, str(exc)))
+            store.record_failure(root, planned.entry.source, _stat(planned), spec.name, str(exc))
+            continue
+        warnings.extend(f"{doc.source}: {w}" for w in doc.meta.get("warnings", []))
+        embedder = get_embedder()
+        policy = ChunkPolicy(min(options.policy.max_tokens, embedder.max_tokens - 40), options.policy.overlap)
+        chunks = chunk_document(doc, embedder.token_spans, policy)
+        pending.append(_Loaded(planned, doc, chunks, [embedding_text(doc.title, c) for c in chunks]))
+        if sum(len(p.chunks) for p in pending) >= options.batch_chunks:
+            e, r = _flush(store, root, pending, embedder)
+            embedded, reused, pending = embedded + e, reused + r, []
+    if pending:
+        e, r = _flush(store, root, pending, get_embedder())
+        embedded, reused = embedded + e, reused + r
+    return failures, (embedded, reused), warnings
+
+
+def _flush(store: Store, root: str, pending: list[_Loaded], embedder: Embedder) -> tuple[int, int]:
+    """Embed what has no stored vector yet, then commit each file in its own transaction."""
+    import numpy as np
+
+    hashes = [[content_hash(embedder.name, t) for t in p.texts] for p in pending]
+    known = {k: np.frombuffer(v, dtype=np.float32) for k, v in
+             store.vectors_for([h for hs in hashes for h in hs]).items()}
+    todo = {h: t for p, hs in zip(pending, hashes, strict=True) for h, t in zip(hs, p.texts, strict=True)
+            if h not in known}
+    fresh = embedder.embed(list(todo.values()))
+    known.update(zip(todo.keys(), fresh, strict=True))
+    for p, hs in zip(pending, hashes, strict=True):
+        vectors = np.stack([known[h] for h in hs]) if hs else np.zeros((0, embedder.dim), np.float32)
+        store.put_document(root, p.doc, p.chunks, vectors, hs, _stat(p.planned), p.planned.entry.loader)
+    total = sum(len(hs) for hs in hashes)
+    return len(todo), total - len(todo)
+
+
+def _stat(planned: Planned) -> tuple[str, int, int]:
+    return planned.content_hash, planned.entry.size, planned.entry.mtime_ns
+
+
+def _summary(plan: Plan, skipped: list[Skipped], failures: list[Failure], embedded: int, reused: int,
+             warnings: list[str], started: float, dry_run: bool = False) -> IngestSummary:
+    failed_sources = {f.source for f in failures}
+    return IngestSummary(
+        added=sum(p.entry.source not in failed_sources for p in plan.added),
+        changed=sum(p.entry.source not in failed_sources for p in plan.changed),
+        removed=len(plan.removed), unchanged=len(plan.unchanged) + len(plan.touched),
+        renamed=len(plan.renamed), failed=tuple(failures), skipped=tuple(skipped),
+        embedded_chunks=embedded, reused_chunks=reused, warnings=tuple(warnings),
+        seconds=time.perf_counter() - started, dry_run=dry_run, plan=_plan_listing(plan) if dry_run else {})
+
+
+def _plan_listing(plan: Plan) -> dict[str, list[str]]:
+    return {"add": [p.entry.source for p in plan.added], "change": [p.entry.source for p in plan.changed],
+            "rename": [f"{p.previous.source} -> {p.entry.source}" for p in plan.renamed if p.previous],
+            "remove": [r.source for r in plan.removed]}

@@ -1,0 +1,62 @@
+"""Compare a scanned folder with the index: what was added, changed, renamed, removed or left alone.
+
+A file whose size and modification time match the index is unchanged without being read. Otherwise
+its content hash decides: same hash means unchanged (only the time is updated), a hash that belongs
+to a file gone from the folder means a rename (no re-embedding), anything else is new content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingest.scan import FileEntry, file_hash
+from rag.store import DocRecord
+
+
+@dataclass(frozen=True)
+class Planned:
+    entry: FileEntry
+    content_hash: str
+    previous: DocRecord | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    added: tuple[Planned, ...]
+    changed: tuple[Planned, ...]      # new content, or a failed file to retry
+    renamed: tuple[Planned, ...]      # previous = the record under its old name
+    touched: tuple[Planned, ...]      # same content, new modification time
+    removed: tuple[DocRecord, ...]
+    unchanged: tuple[DocRecord, ...]
+
+    @property
+    def to_load(self) -> tuple[Planned, ...]:
+        return self.added + self.changed
+
+
+def make_plan(entries: list[FileEntry], records: list[DocRecord]) -> Plan:
+    by_source = {r.source: r for r in records}
+    seen = {e.source for e in entries}
+    gone = {r.content_hash: r for r in records if r.source not in seen and r.status == "ok"}
+    added: list[Planned] = []
+    changed: list[Planned] = []
+    renamed: list[Planned] = []
+    touched: list[Planned] = []
+    unchanged: list[DocRecord] = []
+    for entry in entries:
+        record = by_source.get(entry.source)
+        if record and record.status == "ok" and not record.error and \
+                (record.size, record.mtime_ns) == (entry.size, entry.mtime_ns):
+            unchanged.append(record)
+            continue
+        digest = file_hash(entry.path)
+        if record is None:
+            moved = gone.pop(digest, None)
+            (renamed if moved else added).append(Planned(entry, digest, moved))
+        elif record.status == "ok" and not record.error and record.content_hash == digest:
+            touched.append(Planned(entry, digest, record))
+        else:
+            changed.append(Planned(entry, digest, record))
+    moved_ids = {p.previous.id for p in renamed if p.previous}
+    removed = tuple(r for r in records if r.source not in seen and r.id not in moved_ids)
+    return Plan(tuple(added), tuple(changed), tuple(renamed), tuple(touched), removed, tuple(unchanged))

@@ -1,0 +1,232 @@
+"""Settings, and where they come from.
+
+Precedence, highest first: explicit overrides (CLI flags; None means "not given") > environment
+(RAG_*) > ./rag.toml in the current folder > <index>/rag.toml > defaults.
+
+rag.toml:
+
+    top_k = 5
+    embedder = "all-MiniLM-L6-v2"
+
+    [llm]
+    backend = "openai"
+    model = "qwen2.5-7b-instruct"
+    base_url = "http://127.0.0.1:8080/v1"
+    api_key_env = "OPENAI_API_KEY"
+    temperature = 0.0
+    max_tokens = 384
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.errors import ConfigError
+from rag.llm import LLMSettings
+
+FILE_NAME = "rag.toml"
+
+ENV_KEYS = {
+    "RAG_LLM": "backend",
+    "RAG_MODEL": "model",
+    "RAG_BASE_URL": "base_url",
+    "RAG_API_KEY_ENV": "api_key_env",
+    "RAG_TOP_K": "top_k",
+    "RAG_EMBEDDER": "embedder",
+    "RAG_MAX_TOKENS": "max_tokens",
+}
+"""Environment variable -> setting key."""
+
+TOP_KEYS = ("top_k", "embedder")
+LLM_KEYS = tuple(f.name for f in dataclasses.fields(LLMSettings))
+OVERRIDE_ALIASES = {"llm": "backend"}
+"""Override names as the CLI spells them -> setting key (`--llm openai` sets the backend)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    llm: LLMSettings = field(default_factory=LLMSettings)
+    top_k: int = 5
+    embedder: str | None = None
+
+
+def load_settings(
+    index_dir: Path | None,
+    overrides: Mapping[str, object],
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """The settings in force, from overrides, `environ` (default os.environ) and the rag.toml files."""
+    env = os.environ if environ is None else environ
+    here = Path.cwd() if cwd is None else cwd
+    layers: list[dict[str, object]] = []  # lowest precedence first
+    if index_dir is not None:
+        layers.append(read_toml(index_dir / FILE_NAME))
+    layers.append(read_toml(here / FILE_NAME))
+    layers.append(from_environ(env))
+    layers.append(from_overrides(overrides))
+    merged: dict[str, object] = {}
+    for layer in layers:
+        merged.update(layer)
+    return build(merged)
+
+
+def build(values: Mapping[str, object]) -> Settings:
+    llm = {k: v for k, v in values.items() if k in LLM_KEYS}
+    top = {k: v for k, v in values.items() if k in TOP_KEYS}
+    return Settings(llm=LLMSettings(**llm), **top)  # type: ignore[arg-type]
+
+
+def read_toml(path: Path) -> dict[str, object]:
+    """The settings in one rag.toml, flattened and checked; {} when the file does not exist."""
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}) — fix or delete the file") from exc
+    llm = data.pop("llm", {})
+    if not isinstance(llm, dict):
+        raise ConfigError(f"{path}: `llm` must be a table ([llm]) with keys {', '.join(LLM_KEYS)}")
+    unknown = [k for k in data if k not in TOP_KEYS] + [f"llm.{k}" for k in llm if k not in LLM_KEYS]
+    if unknown:
+        valid = ", ".join([*TOP_KEYS, *(f"llm.{k}" for k in LLM_KEYS)])
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)} — valid keys: {valid}")
+    return {key: parse(key, value, where=f"{path}: {label(key)}") for key, value in {**data, **llm}.items()}
+
+
+def from_environ(env: Mapping[str, str]) -> dict[str, object]:
+    return {key: parse(key, env[var], where=var) for var, key in ENV_KEYS.items() if env.get(var)}
+
+
+def from_overrides(overrides: Mapping[str, object]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for name, value in overrides.items():
+        key = OVERRIDE_ALIASES.get(name, name)
+        if key not in TOP_KEYS and key not in LLM_KEYS:
+            valid = ", ".join([*TOP_KEYS, *LLM_KEYS, *OVERRIDE_ALIASES])
+            raise ConfigError(f"unknown setting {name!r} — valid settings: {valid}")
+        if value is not None:
+            values[key] = parse(key, value, where=flag(key))
+    return values
+
+
+def flag(key: str) -> str:
+    """The CLI flag that sets `key`."""
+    return "--llm" if key == "backend" else f"--{key.replace('_', '-')}"
+
+
+def label(key: str) -> str:
+    return key if key in TOP_KEYS else f"llm.{key}"
+
+
+def backend_names() -> list[str]:
+    from rag.llm import backends
+
+    return [*backends(), "none"]
+
+
+def parse(key: str, value: object, where: str) -> object:
+    """`value` as the type `key` needs (strings from the environment are converted); else ConfigError."""
+    parser, wanted = PARSERS[key]
+    try:
+        return parser(value)
+    except (TypeError, ValueError) as exc:
+        hint = wanted() if callable(wanted) else wanted
+        raise ConfigError(f"{where}: {value!r} is not valid for {key} — {hint}") from exc
+
+
+def positive_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(value)
+    number = int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
+def non_negative_float(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise TypeError(value)
+    number = float(value)
+    if not number >= 0:  # also rejects nan
+        raise ValueError(value)
+    return number
+
+
+def text(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError(value)
+    return value.strip()
+
+
+def backend(value: object) -> str:
+    name = text(value)
+    if name not in backend_names():
+        raise ValueError(value)
+    return name
+
+
+def backend_choices() -> str:
+    return f"use one of: {', '.join(backend_names())}"
+
+
+def positive_float(value: object) -> float:
+    number = non_negative_float(value)
+    if number == 0:
+        raise ValueError(value)
+    return number
+
+
+PARSERS: dict[str, tuple[Callable[[object], object], str | Callable[[], str]]] = {
+    "top_k": (positive_int, "use a whole number of passages, 1 or more"),
+    "embedder": (text, "use an embedder name"),
+    "backend": (backend, backend_choices),
+    "model": (text, "use a model name, or a .gguf path for the embedded backend"),
+    "base_url": (text, "use the server's URL, e.g. http://127.0.0.1:8080/v1"),
+    "api_key_env": (text, "use the name of the environment variable that holds the key"),
+    "temperature": (non_negative_float, "use a number, 0 or more (0 = deterministic)"),
+    "max_tokens": (positive_int, "use a whole number of tokens, 1 or more"),
+    "context_window": (positive_int, "use a whole number of tokens, 1 or more"),
+    "timeout": (positive_float, "use a number of seconds, more than 0"),
+}
+
+
+def save_settings(path: Path, settings: Settings) -> None:
+    """Write `settings` as a rag.toml that `load_settings` reads back to the same values."""
+    lines = [
+        f"{key} = {toml_value(getattr(settings, key))}"
+        for key in TOP_KEYS
+        if getattr(settings, key) is not None
+    ]
+    lines += ["", "[llm]"]
+    for key in LLM_KEYS:
+        value = getattr(settings.llm, key)
+        if value is not None:
+            lines.append(f"{key} = {toml_value(value)}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def toml_value(value: object) -> str:
+    """One TOML value: a basic string, an integer or a float."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return toml_string(value)
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def toml_string(value: str) -> str:
+    escapes = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+    out = [
+        escapes.get(ch) or (f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch) for ch in value
+    ]
+    return '"' + "".join(out) + '"'

@@ -1,0 +1,47 @@
+"""`--llm none`: answer with the passages' own best sentences, each quoted and cited. No model."""
+
+from __future__ import annotations
+
+from ingest.chunking import sentence_ranges
+from rag.answer import AnswerSettings, not_found, relevant, sources_block
+from rag.embedders import Embedder
+from rag.prompts import EXTRACTIVE_HEADER
+from rag.textmatch import coverage
+from rag.types import Answer, Citation, Hit
+
+
+def _candidates(sources: list[Hit]) -> list[tuple[int, int, int]]:
+    """(source index, start, end) of each sentence of each source, offsets within the chunk."""
+    out = []
+    for i, hit in enumerate(sources):
+        for a, b in sentence_ranges(hit.chunk.text):
+            if len(hit.chunk.text[a:b].split()) >= 4:
+                out.append((i, a, b))
+    return out
+
+
+def answer_extractive(question: str, hits: list[Hit], embedder: Embedder, settings: AnswerSettings) -> Answer:
+    sources = relevant(question, hits, settings)
+    prompt = f"{EXTRACTIVE_HEADER}\n\n{sources_block(sources)}\n\nQuestion: {question.strip()}"
+    candidates = _candidates(sources)
+    if not candidates:
+        return not_found(question, hits, prompt, "extractive")
+    texts = [sources[i].chunk.text[a:b] for i, a, b in candidates]
+    vectors = embedder.embed([question, *texts])
+    similarity = vectors[1:] @ vectors[0]
+    scored = sorted(((0.6 * float(sim) + 0.4 * coverage(question, text), cand)
+                     for sim, text, cand in zip(similarity, texts, candidates, strict=True)), reverse=True)
+    chosen = [c for s, c in scored if s >= settings.min_sentence_score][: settings.extractive_sentences]
+    if not chosen:
+        return not_found(question, hits, prompt, "extractive")
+    parts: list[str] = []
+    citations: list[Citation] = []
+    for i, a, b in chosen:
+        number = i + 1  # the source's number in the listing above
+        hit = sources[i]
+        quote = hit.chunk.text[a:b]
+        parts.append(f"“{quote}” [{number}]")
+        if all(c.number != number or c.quote != quote for c in citations):
+            citations.append(Citation(hit.source, hit.chunk.locator, quote, number,
+                                      hit.chunk.start + a, hit.chunk.start + b))
+    return Answer(question, " ".join(parts), tuple(citations), prompt, "extractive", tuple(sources))

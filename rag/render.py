@@ -1,0 +1,71 @@
+"""Human-readable terminal output for the CLI (JSON output lives beside each command)."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING
+
+import click
+
+from rag.types import render_locator
+
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestSummary
+    from rag.store import DocRecord
+    from rag.types import Answer, Hit
+
+
+def print_summary(s: IngestSummary) -> None:
+    head = "dry run (nothing changed): would have " if s.dry_run else ""
+    click.echo(f"{head}added {s.added}, changed {s.changed}, removed {s.removed}, unchanged {s.unchanged}, "
+               f"renamed {s.renamed}, failed {len(s.failed)}, skipped {len(s.skipped)}")
+    if not s.dry_run:
+        click.echo(f"embedded {s.embedded_chunks} chunks (reused {s.reused_chunks}) in {s.seconds:.1f} s")
+    for action, sources in s.plan.items():
+        for source in sources:
+            click.echo(f"  {action:<9} {source}")
+    for f in s.failed:
+        click.echo(click.style("  failed   ", fg="red") + f.error)
+    for k in s.skipped:
+        click.echo(f"  skipped  {k.source}: {k.reason}")
+    for w in s.warnings:
+        click.echo(click.style("  warning  ", fg="yellow") + w)
+
+
+def print_hits(hits: list[Hit]) -> None:
+    if not hits:
+        click.echo("no matches (is the index empty? `rag ls` shows what is in it)")
+    for rank, hit in enumerate(hits, start=1):
+        where = render_locator(hit.chunk.locator)
+        click.echo(click.style(f"{rank}. {hit.source}" + (f", {where}" if where else ""), bold=True)
+                   + f"  (score {hit.score:.4f})")
+        click.echo(textwrap.indent(textwrap.shorten(hit.chunk.text, 400), "   "))
+
+
+def print_answer(answer: Answer, show_prompt: bool, streamed: bool) -> None:
+    if show_prompt:
+        click.echo(click.style("── prompt sent to the model ──", dim=True))
+        click.echo(answer.prompt)
+        click.echo(click.style("── answer ──", dim=True))
+    click.echo("" if streamed else answer.text)
+    if answer.citations:
+        click.echo("\nSources:")
+    for c in answer.citations:
+        click.echo(f"  [{c.number}] {c.label()}")
+        click.echo(textwrap.indent(f"“{textwrap.shorten(c.quote, 300)}”", "      "))
+    if not answer.found and answer.hits:
+        click.echo("\nClosest passages:")
+        for hit in answer.hits[:3]:
+            click.echo(f"  - {hit.source}, {render_locator(hit.chunk.locator)}: "
+                       f"{textwrap.shorten(hit.chunk.text, 160)}")
+
+
+def print_documents(docs: list[DocRecord]) -> None:
+    if not docs:
+        click.echo("the index is empty — add files with: rag ingest FOLDER --index DIR")
+        return
+    for d in docs:
+        pages = d.meta.get("page_count")
+        size = f"{pages} pages" if pages else d.kind
+        status = d.status if not d.error else f"{d.status}; last update failed: {d.error}"
+        click.echo(f"{d.source}\t{size}\t{d.chunks} chunks\t{status}")

@@ -1,0 +1,137 @@
+"""The data that flows through the system: plain frozen dataclasses, standard library only."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+Locator = dict[str, Any]
+
+
+def content_hash(*parts: str) -> str:
+    """A short, stable id derived from content (sha256 of the parts, hex, 32 chars)."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x1f")
+    return h.hexdigest()[:32]
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def render_locator(locator: Locator) -> str:
+    """A locator as people read it: "p. 3", "p. 3 (printed 1652)", "00:01:12–00:01:40", "#general 2026-01-02"."""
+    parts: list[str] = []
+    if "page" in locator:
+        page = f"p. {locator['page']}"
+        label = locator.get("page_label")
+        if label and str(label) != str(locator["page"]):
+            page += f" (printed {label})"
+        parts.append(page)
+    if "start" in locator:
+        span = _clock(float(locator["start"]))
+        if "end" in locator:
+            span += "–" + _clock(float(locator["end"]))
+        parts.append(span)
+    if "channel" in locator:
+        parts.append(f"#{locator['channel']}")
+    if "date" in locator:
+        parts.append(str(locator["date"]))
+    if "author" in locator:
+        parts.append(str(locator["author"]))
+    if "speaker" in locator:
+        parts.append(str(locator["speaker"]))
+    if "notion_path" in locator:
+        parts.append(str(locator["notion_path"]))
+    if "heading" in locator and not parts:
+        parts.append(f"§ {locator['heading']}")
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Section:
+    """The unit a loader emits: text plus where it sits in the file."""
+
+    text: str
+    locator: Locator = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One file (or one item of an export) as text sections."""
+
+    doc_id: str
+    source: str
+    kind: str
+    title: str
+    sections: tuple[Section, ...]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable span of one section; `start`/`end` are exact offsets into that section's text."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    locator: Locator
+    start: int
+    end: int
+    section: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def make_id(doc_id: str, section: int, start: int, text: str, locator: Locator) -> str:
+        return content_hash(doc_id, str(section), str(start), json.dumps(locator, sort_keys=True), text)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the document it came from."""
+
+    chunk: Chunk
+    score: float
+    source: str
+    title: str = ""
+    similarity: float = 0.0   # cosine between the question and the chunk (the relevance bar uses it)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "locator": self.chunk.locator, "text": self.chunk.text,
+                "score": round(float(self.score), 6)}
+
+
+@dataclass(frozen=True)
+class Citation:
+    source: str
+    locator: Locator
+    quote: str
+    number: int = 0
+    start: int = 0
+    end: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "locator": self.locator, "quote": self.quote}
+
+    def label(self) -> str:
+        where = render_locator(self.locator)
+        return f"{self.source}, {where}" if where else self.source
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    prompt: str
+    model: str
+    hits: tuple[Hit, ...] = ()
+    found: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {"answer": self.text, "citations": [c.to_json() for c in self.citations]}

