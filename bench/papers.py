@@ -153,6 +153,7 @@ def evaluate(index: Path, qa: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run(docs: Path, qa_path: Path, embedder: str | None, question: str) -> dict[str, Any]:
     """The whole benchmark in a temporary folder that is removed afterwards."""
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         corpus, index = Path(tmp) / "docs", Path(tmp) / "index"
         shutil.copytree(docs, corpus)
@@ -160,6 +161,8 @@ def run(docs: Path, qa_path: Path, embedder: str | None, question: str) -> dict[
         search = bench_search(index, question)
         quality = evaluate(index, load_qa(qa_path))
     return {
+        "load_avg_1m_at_start": round(load, 2),
+        "cpus": os.cpu_count(),
         "docs": str(docs),
         "embedder": embedder or "default",
         "ingest": ingest,
@@ -198,7 +201,8 @@ def table(result: dict[str, Any]) -> str:
         ),
         ("doc hit@5", f"{ret['doc_hit_at_5']:.0%}", "-"),
     ]
-    lines = [f"{'measure':<36} {'rag (this run)':>28}   LlamaIndex (quoted, not measured)"]
+    lines = [f"machine: {result['cpus']} CPUs, 1-min load average {result['load_avg_1m_at_start']} at start"]
+    lines += [f"{'measure':<36} {'rag (this run)':>28}   LlamaIndex (quoted, not measured)"]
     lines += [f"{name:<36} {ours:>28}   {theirs}" for name, ours, theirs in rows]
     lines += ratio_lines(first, again, touch, base)
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
 from dataclasses import dataclass
@@ -45,6 +46,24 @@ def _skip_reason(path: Path, root: Path, registry: dict[str, LoaderSpec]) -> str
     return None
 
 
+IGNORE_FILE = ".ragignore"
+
+
+def ignore_patterns(root: Path) -> list[str]:
+    """Patterns from `<folder>/.ragignore` (one per line, `#` comments), matched like .gitignore globs."""
+    path = root / IGNORE_FILE
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [line.strip().rstrip("/") for line in lines if line.strip() and not line.startswith("#")]
+
+
+def is_ignored(source: str, patterns: list[str]) -> bool:
+    parts = source.split("/")
+    return any(fnmatch.fnmatch(source, p) or any(fnmatch.fnmatch(part, p) for part in parts)
+               for p in patterns)
+
+
 def scan_folder(folder: Path, registry: dict[str, LoaderSpec],
                 exclude: tuple[Path, ...] = ()) -> tuple[list[FileEntry], list[Skipped]]:
     """Loadable files under `folder` (hidden files and `exclude` folders left out) and the skipped ones."""
@@ -53,11 +72,13 @@ def scan_folder(folder: Path, registry: dict[str, LoaderSpec],
         return _entries([root], root.parent, registry)
     paths: list[Path] = []
     excluded = {p.resolve() for p in exclude}
+    patterns = ignore_patterns(root)
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames
                              if not d.startswith(".") and (here / d).resolve() not in excluded)
-        paths.extend(here / name for name in sorted(filenames) if not name.startswith("."))
+        paths.extend(here / name for name in sorted(filenames) if not name.startswith(".")
+                     and not is_ignored((here / name).relative_to(root).as_posix(), patterns))
     return _entries(paths, root, registry)
 
 

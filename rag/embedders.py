@@ -55,8 +55,10 @@ class SentenceTransformerEmbedder:
         torch.set_num_threads(max(1, os.cpu_count() or 1))
         self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         self.name = name
-        self.dim = int(self.model.get_sentence_embedding_dimension() or 0)
-        self.max_tokens = int(self.model.max_seq_length) - 2
+        dimension = getattr(self.model, "get_embedding_dimension", None) or \
+            self.model.get_sentence_embedding_dimension
+        self.dim = int(dimension() or 0)  # type: ignore[arg-type]
+        self.max_tokens = int(self.model.max_seq_length or 256) - 2
         self._tokenizer = self.model.tokenizer
 
     def embed(self, texts: list[str]) -> np.ndarray:

@@ -29,5 +29,6 @@ class MissingDependency(RagError):
     """An optional library or system package is not installed."""
 
     def __init__(self, what: str, pip: str = "", apt: str = "") -> None:
-        fix = " or ".join(x for x in (f"pip install {pip}" if pip else "", f"apt-get install {apt}" if apt else "") if x)
+        fixes = (f"pip install {pip}" if pip else "", f"apt-get install {apt}" if apt else "")
+        fix = " or ".join(x for x in fixes if x)
         super().__init__(f"{what} is not installed — {fix or 'run make install'}")

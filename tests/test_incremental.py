@@ -142,3 +142,9 @@ def test_stale_faiss_file_is_rebuilt(corpus: Path, tmp_path: Path) -> None:
     for f in (tmp_path / "idx").glob("vectors.*.faiss"):
         f.write_bytes(b"garbage")
     assert Index.open(tmp_path / "idx").search("falcons", k=1)[0].source == "beta.md"
+
+
+def test_ragignore_leaves_files_out(corpus: Path, tmp_path: Path) -> None:
+    write(corpus, ".ragignore", "# not documents\nsub\n*.xyz\n")
+    summary = Index.open(tmp_path / "idx", embedder=EMBEDDER).ingest(corpus)
+    assert (summary.added, summary.skipped) == (2, ())

@@ -1,0 +1,82 @@
+"""Answers with the real embedding model over sample_docs/: citations, locators, quotes, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLES
+
+from rag import Index
+from rag.llm import LLMSettings
+from rag.prompts import NOT_FOUND
+from rag.textmatch import cited_numbers
+
+NONE = LLMSettings(backend="none")
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Index:
+    idx = Index.open(tmp_path_factory.mktemp("idx") / "index")
+    summary = idx.ingest(SAMPLES)
+    assert summary.added == 4 and not summary.failed
+    return idx
+
+
+def test_cited_numbers() -> None:
+    assert cited_numbers("a [2] b [1, 3] c [4-5] d [2]") == [2, 1, 3, 4, 5]
+    assert cited_numbers("no citations here") == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question, source, locator", [
+    ("What corpus was Lumen trained on?", "paper.pdf", {"page": 2, "page_label": "102"}),
+    ("What recall at 10 does Lumen reach on Tidepool?", "paper.pdf", {"page": 3, "page_label": "103"}),
+    ("How often are the hydrophones recalibrated?", "notes.md", None),
+    ("How much was approved for the boat engine?", "meeting.txt", None),
+    ("How much disk space does the small edition of Tidepool need?", "guide.html", None),
+])
+def test_search_finds_the_place(index: Index, question: str, source: str, locator: dict | None) -> None:
+    hits = index.search(question, k=3)
+    places = [(h.source, h.chunk.locator) for h in hits]
+    assert any(s == source and (locator is None or loc == locator) for s, loc in places), places
+
+
+@pytest.mark.slow
+def test_extractive_answer_quotes_and_cites(index: Index) -> None:
+    answer = index.ask("What corpus was Lumen trained on?", llm=NONE)
+    assert answer.found and "Harbor-7" in answer.text
+    first = answer.citations[0]
+    assert (first.source, first.locator["page"]) == ("paper.pdf", 2)
+    assert "Harbor-7" in first.quote
+    section = index.store.section_text(answer.hits[first.number - 1].chunk.doc_id,
+                                       answer.hits[first.number - 1].chunk.section)
+    assert section[first.start:first.end] == first.quote, "citation offsets must point at the quote"
+    assert f"[{first.number}]" in answer.prompt and "What corpus was Lumen trained on?" in answer.prompt
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["What is the capital of Australia?",
+                                      "Which football club won the 1998 league?"])
+def test_says_when_documents_do_not_contain_it(index: Index, question: str) -> None:
+    answer = index.ask(question, llm=NONE)
+    assert not answer.found and answer.text == NOT_FOUND and answer.citations == ()
+
+
+@pytest.mark.slow
+def test_chunk_offsets_are_exact(index: Index) -> None:
+    for hit in index.search("Lumen training data corpus", k=10):
+        section = index.store.section_text(hit.chunk.doc_id, hit.chunk.section)
+        assert section[hit.chunk.start:hit.chunk.end] == hit.chunk.text
+
+
+@pytest.mark.slow
+def test_chunks_fit_the_model_window(index: Index, tmp_path: Path) -> None:
+    embedder = index.embedder
+    rows = index.store.db.execute("SELECT c.text, d.title FROM chunks c JOIN documents d ON d.id = c.doc")
+    for text, title in rows:
+        from ingest.chunking import embedding_text
+        from rag.types import Chunk
+
+        shown = embedding_text(title, Chunk("", "", text, {}, 0, len(text)))
+        assert len(embedder.token_spans(shown)) <= embedder.max_tokens
