@@ -55,6 +55,7 @@ class IngestSummary:
 class IngestOptions:
     policy: ChunkPolicy = field(default_factory=ChunkPolicy)
     dry_run: bool = False
+    retry_failed: bool = False
     progress: bool = False
     batch_chunks: int = 256
 
@@ -91,7 +92,7 @@ def ingest_folder(store: Store, folder: Path, registry: dict[str, LoaderSpec],
     records = store.documents(root)
     if folder.is_file():
         records = [r for r in records if r.source == entries[0].source] if entries else []
-    plan = make_plan(entries, records)
+    plan = make_plan(entries, records, options.retry_failed)
     if options.dry_run:
         return _summary(plan, skipped, [], 0, 0, [], started, dry_run=True)
     start_commit = store.commit_number()
@@ -163,6 +164,8 @@ def _stat(planned: Planned) -> tuple[str, int, int]:
 
 def _summary(plan: Plan, skipped: list[Skipped], failures: list[Failure], embedded: int, reused: int,
              warnings: list[str], started: float, dry_run: bool = False) -> IngestSummary:
+    failures = failures + [Failure(r.source, f"{r.error} (unchanged since; --retry-failed tries again)")
+                           for r in plan.still_failed]
     failed_sources = {f.source for f in failures}
     return IngestSummary(
         added=sum(p.entry.source not in failed_sources for p in plan.added),

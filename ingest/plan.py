@@ -28,13 +28,14 @@ class Plan:
     touched: tuple[Planned, ...]      # same content, new modification time
     removed: tuple[DocRecord, ...]
     unchanged: tuple[DocRecord, ...]
+    still_failed: tuple[DocRecord, ...] = ()   # failed before and unchanged since: not retried
 
     @property
     def to_load(self) -> tuple[Planned, ...]:
         return self.added + self.changed
 
 
-def make_plan(entries: list[FileEntry], records: list[DocRecord]) -> Plan:
+def make_plan(entries: list[FileEntry], records: list[DocRecord], retry_failed: bool = False) -> Plan:
     by_source = {r.source: r for r in records}
     seen = {e.source for e in entries}
     gone = {r.content_hash: r for r in records if r.source not in seen and r.status == "ok"}
@@ -43,8 +44,13 @@ def make_plan(entries: list[FileEntry], records: list[DocRecord]) -> Plan:
     renamed: list[Planned] = []
     touched: list[Planned] = []
     unchanged: list[DocRecord] = []
+    still_failed: list[DocRecord] = []
     for entry in entries:
         record = by_source.get(entry.source)
+        if record and record.status == "failed" and not retry_failed and record.loader == entry.loader \
+                and (record.size, record.mtime_ns) == (entry.size, entry.mtime_ns):
+            still_failed.append(record)
+            continue
         if record and record.status == "ok" and not record.error and \
                 (record.size, record.mtime_ns) == (entry.size, entry.mtime_ns):
             unchanged.append(record)
@@ -59,4 +65,5 @@ def make_plan(entries: list[FileEntry], records: list[DocRecord]) -> Plan:
             changed.append(Planned(entry, digest, record))
     moved_ids = {p.previous.id for p in renamed if p.previous}
     removed = tuple(r for r in records if r.source not in seen and r.id not in moved_ids)
-    return Plan(tuple(added), tuple(changed), tuple(renamed), tuple(touched), removed, tuple(unchanged))
+    return Plan(tuple(added), tuple(changed), tuple(renamed), tuple(touched), removed, tuple(unchanged),
+                tuple(still_failed))

@@ -78,15 +78,18 @@ def main() -> None:
               "(bundled, default) or a sentence-transformers model folder.")
 @click.option("--wait", "lock_wait", default=0.0, type=float, show_default=True,
               help="Seconds to wait when another process is writing the index.")
+@click.option("--retry-failed", is_flag=True, help="Try again files that failed before and have not "
+              "changed since (they are otherwise reported, not re-read).")
 def ingest(folder: str, index_dir: str, as_json: bool, dry_run: bool, embedder: str | None,
-           lock_wait: float) -> None:
+           lock_wait: float, retry_failed: bool) -> None:
     """Add FOLDER (or one file) to the index; only new and changed files are processed.
 
     Files deleted from FOLDER leave the index; renamed files are not re-embedded. Safe to interrupt:
     every file is committed on its own, and running again finishes the job.
     """
     idx = _open(index_dir, embedder)
-    summary = idx.ingest(folder, dry_run=dry_run, progress=not as_json, lock_wait=lock_wait)
+    summary = idx.ingest(folder, dry_run=dry_run, progress=not as_json, lock_wait=lock_wait,
+                         retry_failed=retry_failed)
     if as_json:
         _emit(summary.to_json())
         return

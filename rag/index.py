@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.answer import AnswerSettings
 from rag.config import Settings, load_settings
@@ -19,6 +20,10 @@ from rag.retrieval import RetrievalSettings, retrieve
 from rag.store import DocRecord, Store, WriteLock
 from rag.types import Answer, Hit
 from rag.vectors import VectorIndex
+
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestSummary
+    from ingest.registry import LoaderSpec
 
 
 def embedder_name(spec: str) -> str:
@@ -74,13 +79,14 @@ class Index:
         return self._vectors
 
     def ingest(self, folder: str | Path, dry_run: bool = False, progress: bool = False,
-               lock_wait: float = 0.0, registry: dict | None = None):  # type: ignore[no-untyped-def]
-        """Bring the index up to date with `folder`. Returns an IngestSummary."""
+               lock_wait: float = 0.0, registry: dict[str, LoaderSpec] | None = None,
+               retry_failed: bool = False) -> IngestSummary:
+        """Bring the index up to date with `folder` (a folder or one file)."""
         from ingest.pipeline import IngestOptions, ingest_folder
         from ingest.registry import default_registry
 
         registry = registry if registry is not None else default_registry()
-        options = IngestOptions(dry_run=dry_run, progress=progress)
+        options = IngestOptions(dry_run=dry_run, retry_failed=retry_failed, progress=progress)
         if dry_run:
             return ingest_folder(self.store, Path(folder), registry, lambda: self.embedder, options)
         lock = WriteLock(self.folder, lock_wait)

@@ -107,6 +107,11 @@ def test_broken_file_is_reported_and_others_go_in(corpus: Path, tmp_path: Path) 
     assert summary.added == 3
     assert [f.source for f in summary.failed] == ["broken.pdf"]
     assert "broken.pdf" in summary.failed[0].error
+    again = idx.ingest(corpus)  # reported again from the record, not re-read
+    assert [f.source for f in again.failed] == ["broken.pdf"] and "--retry-failed" in again.failed[0].error
+    (corpus / "broken.pdf").write_text("still not a pdf, but changed")
+    assert "--retry-failed" not in idx.ingest(corpus).failed[0].error
+    assert "--retry-failed" not in idx.ingest(corpus, retry_failed=True).failed[0].error
 
 
 def test_failed_update_keeps_the_old_version(tmp_path: Path) -> None:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from rag.errors import ConfigError, LLMError
+from rag.errors import ConfigError
 from rag.llm import LLMSettings, make_backend
 from rag.llm.chatml import DEFAULT_SYSTEM, chatml
 from rag.llm.embedded import bundled_gguf
+from rag.llm.gguf import context_length
 
 MESSAGES = [("system", "You answer in one short sentence."), ("user", "What is the capital of France?")]
 
@@ -37,12 +38,22 @@ def test_missing_model_file_is_a_config_error(tmp_path: Path) -> None:
         make_backend(LLMSettings(backend="embedded", model=str(tmp_path / "absent.gguf")))
 
 
-def test_a_file_that_is_not_gguf_is_an_llm_error(tmp_path: Path) -> None:
-    pytest.importorskip("llama_cpp")
+def test_a_file_that_is_not_gguf_is_a_config_error(tmp_path: Path) -> None:
     fake = tmp_path / "fake.gguf"
-    fake.write_bytes(b"not a model")
-    with pytest.raises(LLMError, match="fake.gguf"):
+    fake.write_bytes(b"not a model at all")
+    with pytest.raises(ConfigError, match="fake.gguf.*not a GGUF model file"):
         make_backend(LLMSettings(backend="embedded", model=str(fake)))
+
+
+def test_a_truncated_gguf_is_a_config_error(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(smollm2().read_bytes()[:5000])
+    with pytest.raises(ConfigError, match="cut.gguf.*truncated"):
+        make_backend(LLMSettings(backend="embedded", model=str(cut)))
+
+
+def test_context_length_is_read_from_the_header() -> None:
+    assert context_length(smollm2()) == 8192
 
 
 def smollm2() -> Path:

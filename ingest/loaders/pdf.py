@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ingest.loaders.pdf_text import clean_page_text, normalise_chars
+from ingest.loaders.pdf_text import clean_page_text, hyphenated_compounds, normalise_chars
 from ingest.registry import LoaderSpec
 from rag.errors import LoaderError
 from rag.types import Document, Section
@@ -169,7 +169,8 @@ def load_pdf(path: Path, source: str, doc_id: str) -> Document:
     raw_pages = _page_texts(reader, warnings)
     count = len(raw_pages)
     labels = _page_labels(reader, count, warnings)
-    texts = [clean_page_text(raw) for raw in raw_pages]
+    compounds = hyphenated_compounds("\n".join(raw_pages))
+    texts = [clean_page_text(raw, compounds) for raw in raw_pages]
     sections = tuple(Section(text, _locator(n, labels)) for n, text in enumerate(texts, 1) if text)
     if not sections:
         raise _no_text_error(source, count, warnings)

@@ -30,6 +30,8 @@ _LIGATURES = str.maketrans(
 )
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\xad\u200b-\u200d\ufeff]")
 _SPACES = re.compile(r" {2,}")
+_FOOTNOTE_MARK = re.compile(r"^(\d{1,2})(?=[A-Za-z\u201c\"][A-Za-z]{2,})")  # "7pronounced" -> "7 pronounced"
+_COMPOUND = re.compile(r"\b([^\W\d_]{2,})-([^\W\d_]{2,})\b")
 _HEADING = re.compile(r"^(\d{1,2}(\.\d{1,2})*\.?|[IVX]{1,5}\.|[A-H]\.)\s+[A-Z][^.!?]{0,80}$")
 _NAMED_HEADINGS = frozenset(
     {
@@ -82,35 +84,44 @@ def _glue(prev: str, line: str, typical: int) -> str:
     return "\n\n" if ends_sentence else "\n"
 
 
-def _dehyphenate(prev: str, line: str) -> str:
+def hyphenated_compounds(raw: str) -> frozenset[str]:
+    """Hyphenated words printed whole on one line ("citation-informed"), lowercased: where such a word
+    is broken at its hyphen across two lines, the hyphen is kept."""
+    return frozenset(f"{a}-{b}".lower() for a, b in _COMPOUND.findall(normalise_chars(raw)))
+
+
+def _dehyphenate(prev: str, line: str, compounds: frozenset[str] = frozenset()) -> str:
     """prev ends with "-": drop it when both sides are lowercase letters, unless prev is a compound."""
     last_word = prev.rsplit(" ", 1)[-1][:-1]
-    if prev[-2].islower() and line[:1].islower() and "-" not in last_word:
+    next_word = re.match(r"[^\W\d_]*", line)
+    joined = f"{last_word}-{next_word.group(0) if next_word else ''}".lower().lstrip("(\"'“")
+    if prev[-2].islower() and line[:1].islower() and "-" not in last_word and joined not in compounds:
         return prev[:-1]
     return prev
 
 
-def join_lines(lines: list[str]) -> str:
+def join_lines(lines: list[str], compounds: frozenset[str] = frozenset()) -> str:
     """Join one block's printed lines into paragraphs."""
     typical = _typical_length(lines)
     out = [lines[0]]
     for prev, line in zip(lines, lines[1:], strict=False):
         glue = _glue(prev, line, typical)
         if glue == "":
-            out[-1] = _dehyphenate(out[-1], line)
+            out[-1] = _dehyphenate(out[-1], line, compounds)
         out.append(glue)
         out.append(line)
     return "".join(out)
 
 
-def clean_page_text(raw: str) -> str:
-    """Readable text for one page: paragraphs separated by blank lines, single spaces, no controls."""
+def clean_page_text(raw: str, compounds: frozenset[str] = frozenset()) -> str:
+    """Readable text for one page: paragraphs separated by blank lines, single spaces, no controls.
+    `compounds` are hyphenated words the document prints whole elsewhere (see hyphenated_compounds)."""
     blocks: list[list[str]] = [[]]
     for line in normalise_chars(raw).split("\n"):
-        line = _SPACES.sub(" ", line).strip()
+        line = _FOOTNOTE_MARK.sub(r"\1 ", _SPACES.sub(" ", line).strip())
         if line:
             blocks[-1].append(line)
         elif blocks[-1]:
             blocks.append([])
-    paragraphs = [join_lines(block) for block in blocks if block]
+    paragraphs = [join_lines(block, compounds) for block in blocks if block]
     return "\n\n".join(paragraphs).strip()

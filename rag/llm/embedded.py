@@ -56,6 +56,7 @@ class EmbeddedBackend:
 def make(settings: LLMSettings) -> EmbeddedBackend:
     """Load the GGUF model (settings.model, else the bundled SmolLM2) into memory."""
     path = model_file(settings.model)
+    context = context_size(path, settings.context_window)
     offline_llama_index()
     try:
         import llama_cpp  # noqa: F401 - LlamaCPP needs it; fail here with the fix
@@ -65,7 +66,6 @@ def make(settings: LLMSettings) -> EmbeddedBackend:
             "llama.cpp for the embedded LLM (llama-cpp-python, llama-index-llms-llama-cpp)",
             pip="llama-cpp-python llama-index-llms-llama-cpp",
         ) from exc
-    context = min(settings.context_window, trained_context(path))
     with translated_errors(path.name):
         llm = LlamaCPP(
             model_path=str(path),
@@ -111,16 +111,18 @@ def bundled_gguf() -> Path | None:
     return None
 
 
-def trained_context(path: Path) -> int:
-    """The context length the model was trained with, read from the GGUF header (vocab only)."""
-    import llama_cpp
+def context_size(path: Path, wanted: int) -> int:
+    """`wanted`, capped at the context the model was trained with (8192 for SmolLM2)."""
+    from rag.llm.gguf import context_length
 
-    with translated_errors(path.name):
-        probe = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
     try:
-        return int(probe.n_ctx_train())
-    finally:
-        probe.close()
+        trained = context_length(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"{path}: cannot be read as a GGUF model ({exc}) — pass a .gguf file with --model, "
+            "or leave it unset to use the bundled SmolLM2"
+        ) from exc
+    return min(wanted, trained or wanted)
 
 
 def messages_to_chatml(messages: Sequence[ChatMessage]) -> str:
