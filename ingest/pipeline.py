@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.chunking import ChunkPolicy, chunk_document, embedding_text
+from ingest.chunking import ChunkPolicy, chunk_document, embedding_text, short_title
 from ingest.plan import Plan, Planned, make_plan
 from ingest.registry import LoaderSpec
 from ingest.scan import Skipped, scan_folder
@@ -128,8 +128,7 @@ def _load_and_commit(store: Store, root: str, plan: Plan, registry: dict[str, Lo
             continue
         warnings.extend(f"{doc.source}: {w}" for w in doc.meta.get("warnings", []))
         embedder = get_embedder()
-        policy = ChunkPolicy(min(options.policy.max_tokens, embedder.max_tokens - 40), options.policy.overlap)
-        chunks = chunk_document(doc, embedder.token_spans, policy)
+        chunks = chunk_document(doc, embedder.token_spans, _policy(options.policy, embedder, doc.title))
         pending.append(_Loaded(planned, doc, chunks, [embedding_text(doc.title, c) for c in chunks]))
         if sum(len(p.chunks) for p in pending) >= options.batch_chunks:
             e, r = _flush(store, root, pending, embedder)
@@ -138,6 +137,12 @@ def _load_and_commit(store: Store, root: str, plan: Plan, registry: dict[str, Lo
         e, r = _flush(store, root, pending, get_embedder())
         embedded, reused = embedded + e, reused + r
     return failures, (embedded, reused), warnings
+
+
+def _policy(policy: ChunkPolicy, embedder: Embedder, title: str) -> ChunkPolicy:
+    """Chunks sized so that title + chunk fit the model's window exactly (nothing silently cut)."""
+    room = embedder.max_tokens - len(embedder.token_spans(short_title(title))) - 1
+    return ChunkPolicy(max(16, min(policy.max_tokens, room)), policy.overlap)
 
 
 def _flush(store: Store, root: str, pending: list[_Loaded], embedder: Embedder) -> tuple[int, int]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ingest.chunking import sentence_ranges
 from rag.llm import ChatBackend, Message
-from rag.prompts import NOT_FOUND, SOURCE_TEMPLATE, SYSTEM_PROMPT, USER_TEMPLATE
+from rag.prompts import NOT_FOUND, SOURCE_TEMPLATE, SYSTEM_PROMPT, UNSUPPORTED_NOTE, USER_TEMPLATE
 from rag.textmatch import cited_numbers, coverage, split_sentences, stems
 from rag.types import Answer, Citation, Hit, render_locator
+
+_CITATION = re.compile(r"\s*\[\d+(?:\s*[,;–-]\s*\d+)*\]")
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,7 @@ class AnswerSettings:
     min_coverage: float = 0.6      # … or this share of the question's content words
     extractive_sentences: int = 3
     min_sentence_score: float = 0.40
+    min_support: float = 0.6       # share of an answer sentence's content words one cited source must contain
 
 
 def relevant(question: str, hits: list[Hit], settings: AnswerSettings) -> list[Hit]:
@@ -64,6 +68,44 @@ def citations_for(text: str, sources: list[Hit]) -> tuple[Citation, ...]:
     return tuple(out)
 
 
+# Words a model uses about the task itself; they say nothing about the documents.
+_PROMPT_WORDS = frozenset({"answer", "question", "source", "sourc", "document", "n", "text", "passage", "inform"})
+
+
+def claim_stems(sentence: str) -> set[str]:
+    """The content words a sentence asserts (no task words, no lone digits such as section numbers)."""
+    return {s for s in stems(_CITATION.sub(" ", sentence)) - _PROMPT_WORDS if not (s.isdigit() and len(s) == 1)}
+
+
+def _support(claim: set[str], hit: Hit) -> float:
+    return len(claim & stems(hit.chunk.text)) / len(claim) if claim else 0.0
+
+
+def check_support(text: str, sources: list[Hit], min_support: float) -> tuple[str, tuple[str, ...]]:
+    """Keep the answer's sentences that a source supports, each ending with that source's [n].
+
+    A sentence citing a source that does not support it is re-cited to the best supporting source;
+    a sentence no source supports is dropped, and so is a repeat. Returns (checked text, dropped)."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    said: list[set[str]] = []
+    for sentence in split_sentences(text):
+        bare = _CITATION.sub("", sentence).strip()
+        claim = claim_stems(bare)
+        if len(claim) < 2 or any(claim <= earlier for earlier in said):
+            continue  # nothing to check ("The answer is [n]"), or a repeat of what was said
+        claimed = [n for n in cited_numbers(sentence) if 1 <= n <= len(sources)]
+        support = {n: _support(claim, sources[n - 1]) for n in range(1, len(sources) + 1)}
+        ok = sorted((n for n in support if support[n] >= min_support), key=lambda n: (n not in claimed, -support[n]))
+        if not ok:
+            dropped.append(bare)
+            continue
+        said.append(claim)
+        marks = "".join(f"[{n}]" for n in ok if n in claimed) or f"[{ok[0]}]"
+        kept.append(f"{bare.rstrip()} {marks}" if not bare.endswith((".", "!", "?")) else f"{bare[:-1]} {marks}.")
+    return " ".join(kept), tuple(dropped)
+
+
 def says_not_found(text: str) -> bool:
     lowered = text.lower()
     return not text.strip() or "do not contain" in lowered or "does not contain" in lowered
@@ -74,7 +116,8 @@ def not_found(question: str, hits: list[Hit], prompt: str, model: str) -> Answer
 
 
 def answer_with_llm(question: str, hits: list[Hit], backend: ChatBackend, settings: AnswerSettings,
-                    on_token: Callable[[str], None] | None = None) -> Answer:
+                    on_token: Callable[[str], None] | None = None,
+                    fallback: Callable[[], Answer] | None = None) -> Answer:
     sources = relevant(question, hits, settings)
     messages = build_messages(question, sources)
     prompt = backend.render(messages)
@@ -90,11 +133,13 @@ def answer_with_llm(question: str, hits: list[Hit], backend: ChatBackend, settin
             on_token(piece)
         text = "".join(pieces).strip()
     if says_not_found(text):
-        return not_found(question, hits, prompt, backend.model)
-    citations = citations_for(text, sources)
-    if not citations:  # the model cited nothing: attach the passage that best supports the answer
-        best = max(sources, key=lambda h: coverage(text, h.chunk.text))
-        quote = best_quote(best, text)
-        citations = (Citation(quote.source, quote.locator, quote.quote, sources.index(best) + 1,
-                              quote.start, quote.end),)
-    return Answer(question, text, citations, prompt, backend.model, tuple(sources))
+        return replace(not_found(question, hits, prompt, backend.model), raw=text)
+    checked, dropped = check_support(text, sources, settings.min_support)
+    if not checked:
+        if fallback is None:
+            return replace(not_found(question, hits, prompt, backend.model), raw=text, dropped=dropped)
+        quoted = fallback()
+        note = f"{UNSUPPORTED_NOTE}\n{quoted.text}" if quoted.found else quoted.text
+        return replace(quoted, text=note, prompt=prompt, model=backend.model, raw=text, dropped=dropped)
+    return Answer(question, checked, citations_for(checked, sources), prompt, backend.model, tuple(sources),
+                  raw=text, dropped=dropped)

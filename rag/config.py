@@ -200,11 +200,7 @@ PARSERS: dict[str, tuple[Callable[[object], object], str | Callable[[], str]]] =
 
 def save_settings(path: Path, settings: Settings) -> None:
     """Write `settings` as a rag.toml that `load_settings` reads back to the same values."""
-    lines = [
-        f"{key} = {toml_value(getattr(settings, key))}"
-        for key in TOP_KEYS
-        if getattr(settings, key) is not None
-    ]
+    lines = [f"{key} = {toml_value(getattr(settings, key))}" for key in TOP_KEYS if getattr(settings, key) is not None]
     lines += ["", "[llm]"]
     for key in LLM_KEYS:
         value = getattr(settings.llm, key)
@@ -226,7 +222,5 @@ def toml_value(value: object) -> str:
 
 def toml_string(value: str) -> str:
     escapes = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-    out = [
-        escapes.get(ch) or (f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch) for ch in value
-    ]
+    out = [escapes.get(ch) or (f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch) for ch in value]
     return '"' + "".join(out) + '"'

@@ -31,7 +31,8 @@ def answer_extractive(question: str, hits: list[Hit], embedder: Embedder, settin
     similarity = vectors[1:] @ vectors[0]
     scored = sorted(((0.6 * float(sim) + 0.4 * coverage(question, text), cand)
                      for sim, text, cand in zip(similarity, texts, candidates, strict=True)), reverse=True)
-    chosen = [c for s, c in scored if s >= settings.min_sentence_score][: settings.extractive_sentences]
+    bar = max(settings.min_sentence_score, 0.85 * scored[0][0])  # only sentences close to the best one
+    chosen = [c for s, c in scored if s >= bar][: settings.extractive_sentences]
     if not chosen:
         return not_found(question, hits, prompt, "extractive")
     parts: list[str] = []

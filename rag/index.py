@@ -107,7 +107,8 @@ class Index:
         from rag.answer import answer_with_llm, not_found
 
         llm = llm or self.settings.llm
-        answer_settings = answer_settings or AnswerSettings()
+        # The bundled 135M model is distracted by more than three passages; larger models use five.
+        answer_settings = answer_settings or AnswerSettings(max_sources=3 if llm.backend == "embedded" else 5)
         hits = self.search(question, k or self.settings.top_k)
         if llm.backend == "none":
             from rag.extractive import answer_extractive
@@ -118,7 +119,10 @@ class Index:
         backend = make_backend(llm)
         if not hits:
             return not_found(question, hits, "(the index is empty: nothing was sent)", backend.model)
-        return answer_with_llm(question, hits, backend, answer_settings, on_token)
+        from rag.extractive import answer_extractive
+
+        return answer_with_llm(question, hits, backend, answer_settings, on_token,
+                               fallback=lambda: answer_extractive(question, hits, self.embedder, answer_settings))
 
     def documents(self) -> list[DocRecord]:
         return self.store.documents()

@@ -13,7 +13,13 @@ SYSTEM_PROMPT = (
 
 SOURCE_TEMPLATE = "[{number}] {source} ({where})\n{text}"
 
-USER_TEMPLATE = "Sources:\n\n{sources}\n\nQuestion: {question}"
+# The question comes before and after the sources: small models lose it behind long passages.
+USER_TEMPLATE = "Question: {question}\n\nSources:\n\n{sources}\n\nQuestion: {question}\nAnswer with [n] citations:"
+
+UNSUPPORTED_NOTE = (
+    "(The model's answer was not supported by the sources, so it is not shown; these are the "
+    "passages' own sentences that best match the question.)"
+)
 
 EXTRACTIVE_HEADER = (
     "(no language model: --llm none) The answer is the passages' own sentences that best match the "

@@ -47,7 +47,14 @@ def print_answer(answer: Answer, show_prompt: bool, streamed: bool) -> None:
         click.echo(click.style("── prompt sent to the model ──", dim=True))
         click.echo(answer.prompt)
         click.echo(click.style("── answer ──", dim=True))
-    click.echo("" if streamed else answer.text)
+    if not streamed:
+        click.echo(answer.text)
+    elif answer.text.strip() != answer.raw.strip():
+        removed = f"; removed {len(answer.dropped)} sentence(s) no source supports" if answer.dropped else ""
+        click.echo(click.style(f"\n── checked against the sources{removed} ──", dim=True))
+        click.echo(answer.text)
+    else:
+        click.echo("")
     if answer.citations:
         click.echo("\nSources:")
     for c in answer.citations:

@@ -40,5 +40,6 @@ def cited_numbers(text: str) -> list[int]:
 
 
 def split_sentences(text: str) -> list[str]:
-    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])", text.strip())
-    return [p for p in parts if p.strip()]
+    """Sentences of a model's answer: split after . ! ? (and any citations that follow) and at line breaks."""
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|(?<=\])\s+(?=[A-Z])|\s*\n\s*", text.strip())
+    return [p.strip() for p in parts if p and p.strip()]

@@ -132,6 +132,8 @@ class Answer:
     model: str
     hits: tuple[Hit, ...] = ()
     found: bool = True
+    raw: str = ""                 # the model's own output, before sentences were checked against sources
+    dropped: tuple[str, ...] = ()  # answer sentences removed because no source supports them
 
     def to_json(self) -> dict[str, Any]:
         return {"answer": self.text, "citations": [c.to_json() for c in self.citations]}

@@ -14,6 +14,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # llama.cpp threads must not busy-wait on 2 cores
 
 _LOOPBACK = ("127.", "::1", "localhost")
 

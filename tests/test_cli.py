@@ -74,8 +74,8 @@ def test_errors_are_messages_not_tracebacks(runner: CliRunner, tmp_path: Path) -
     assert missing.exit_code == 1 and "no such file or folder" in missing.stderr
     assert "Traceback" not in missing.output
     runner.invoke(main, ["ingest", str(SAMPLES), "--index", index, *EMB])
-    other = runner.invoke(main, ["search", "x", "--index", index, "--embedder", "hashing-64"])
-    assert other.exit_code != 0
+    other = runner.invoke(main, ["ingest", str(SAMPLES), "--index", index, "--embedder", "hashing-64"])
+    assert other.exit_code == 1 and "built with embedder hashing-256" in other.stderr and "rebuild" in other.stderr
     bad_llm = runner.invoke(main, ["ask", "x", "--index", index, "--llm", "gpt9"])
     assert bad_llm.exit_code == 1 and "gpt9" in bad_llm.stderr and "none" in bad_llm.stderr
 

