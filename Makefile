@@ -69,7 +69,7 @@ $(LLAMA_STAMP): | $(APT_STAMP)
 	touch $@
 
 bench-papers: install              ## foundation benchmark on ../shared/data/real_docs/pdfs
-	$(BIN)/python bench/papers.py
+	$(BIN)/python bench/papers.py --out bench/out/papers.json
 
 clean-demo:
 	rm -rf demo-index
