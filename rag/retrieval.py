@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,9 +32,10 @@ Fusion = Callable[[list[Ranking]], dict[int, float]]
 @dataclass(frozen=True)
 class RetrievalSettings:
     depth: int = 60            # candidates taken from each retriever
-    fusion: str = "rrf"
+    fusion: str = "convex"     # convex (min-max normalised, equal weights) or rrf
     rrf_k: int = 60
     title_weight: float = 2.0
+    per_place: int = 2         # at most this many passages from one place (source + page/heading)
 
 
 def query_terms(question: str) -> list[str]:
@@ -88,8 +90,27 @@ def retrieve(store: Store, vectors: VectorIndex, embedder: Embedder, question: s
     match = fts_query(question)
     lexical = store.lexical(match, settings.depth, settings.title_weight) if match else []
     fused = fuse([dense, lexical], settings)
-    top = sorted(fused.items(), key=lambda item: -item[1])[:k]
+    top = sorted(fused.items(), key=lambda item: -item[1])[: max(k * 4, k + 20)]
     stored = store.chunks_by_row([row for row, _ in top])
-    return [Hit(stored[row].chunk, score, stored[row].source, stored[row].title,
+    hits = [Hit(stored[row].chunk, score, stored[row].source, stored[row].title,
                 float(np.frombuffer(stored[row].vector, dtype=np.float32) @ query))
             for row, score in top if row in stored]
+    return diversify(hits, k, settings.per_place)
+
+
+def diversify(hits: list[Hit], k: int, per_place: int) -> list[Hit]:
+    """The best k hits with at most `per_place` from one located place (a page, a heading): five
+    passages from five places tell a reader more than four neighbours on one page. Hits without a
+    locator (a plain text file) are not capped."""
+    out: list[Hit] = []
+    seen: dict[tuple[str, str], int] = {}
+    for hit in hits:
+        if hit.chunk.locator:
+            place = (hit.source, json.dumps(hit.chunk.locator, sort_keys=True))
+            if seen.get(place, 0) >= per_place:
+                continue
+            seen[place] = seen.get(place, 0) + 1
+        out.append(hit)
+        if len(out) == k:
+            break
+    return out

@@ -1,0 +1,47 @@
+"""Fusion, diversity and the lexical query builder, on small hand-made rankings and a real index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rag import Index
+from rag.retrieval import convex, diversify, fts_query, query_terms, rrf
+from rag.types import Chunk, Hit
+
+
+def test_rrf_rewards_agreement() -> None:
+    fused = rrf([[(1, 9.0), (2, 8.0)], [(2, 5.0), (3, 4.0)]], k=60)
+    assert max(fused, key=lambda r: fused[r]) == 2
+    assert fused[1] == 1 / 61 and fused[3] == 1 / 62
+
+
+def test_convex_normalises_each_ranking() -> None:
+    fused = convex([[(1, 0.9), (2, 0.5)], [(2, 30.0), (3, 10.0)]])
+    assert fused == {1: 0.5, 2: 0.5, 3: 0.0}
+
+
+def hit(source: str, locator: dict, row: int) -> Hit:
+    return Hit(Chunk(str(row), "d", f"text {row}", locator, 0, 6), 1.0 / row, source)
+
+
+def test_diversify_caps_passages_per_place() -> None:
+    hits = [hit("a.pdf", {"page": 7}, 1), hit("a.pdf", {"page": 7}, 2), hit("a.pdf", {"page": 7}, 3),
+            hit("b.txt", {}, 4), hit("b.txt", {}, 5), hit("b.txt", {}, 6), hit("a.pdf", {"page": 2}, 7)]
+    kept = [int(h.chunk.chunk_id) for h in diversify(hits, 5, per_place=2)]
+    assert kept == [1, 2, 4, 5, 6]
+
+
+def test_fts_query_never_leaks_syntax() -> None:
+    assert query_terms('What is "NEAR(x)" AND the * of S2ORC?') == ["near", "s2orc"]  # single letters dropped
+    assert fts_query("the of and") == ""
+    assert fts_query('C++ "quoted" -minus') == '"quoted" OR "minus"'
+
+
+def test_search_survives_odd_questions(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Unicode ünïcödé text and S2ORC corpus.", encoding="utf-8")
+    idx = Index.open(tmp_path / "idx", embedder="hashing-64")
+    idx.ingest(folder)
+    for question in ['"unbalanced', "NEAR(a b)", "*", "ünïcödé?", "a OR b AND NOT c", "s2orc:"]:
+        assert isinstance(idx.search(question, k=3), list)
