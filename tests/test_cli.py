@@ -90,3 +90,17 @@ def test_help_is_instant() -> None:
                             "print(sorted(m for m in ('torch', 'faiss', 'numpy', 'llama_index') "
                             "if m in sys.modules))"], capture_output=True, text=True, check=True)
     assert heavy.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_outside_contract_check_holds() -> None:
+    from conftest import ROOT
+
+    checker = ROOT.parent / "shared" / "tools" / "check_cli_contract.py"
+    if not checker.exists():
+        pytest.skip(f"{checker} is absent (it sits beside the checkout in CI)")
+    rag = Path(sys.executable).parent / "rag"
+    result = subprocess.run([sys.executable, str(checker), str(SAMPLES), "--rag", str(rag)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "contract holds" in result.stdout
