@@ -1,4 +1,5 @@
-"""The bundled all-MiniLM-L6-v2 two ways: NumpyBertEmbedder (rag/minilm.py) vs sentence-transformers + torch.
+"""The bundled all-MiniLM-L6-v2 three ways: numpy (rag/minilm.py), torch-native (rag/minilm_torch.py) and
+sentence-transformers + torch.
 
     .venv/bin/python bench/embedders.py [--texts 200] [--threads N] [--out bench/out/embedders.json]
 
@@ -9,9 +10,12 @@ Each embedder runs in fresh processes, one after the other, on the same texts:
   * query latency: median of 20 single-query embed() calls after one warm-up call;
   * throughput: chunks/s embedding --texts passages of ~200 tokens (150-word windows of the papers in
     /work/shared/data/real_docs/pdfs, or varied synthetic text when that folder is absent) in one call.
-It also reports how closely the two sets of vectors agree (cosine per row).
+It also reports how closely numpy's and torch-native's vectors agree with sentence-transformers' (cosine
+per row), and the break-even call size for BundledMiniLM's switch from numpy to torch-native: the number of
+texts at which torch-native's import + load time (numpy is loaded already) is won back within one call,
+load_torch / (1/rate_numpy - 1/rate_torch).
 
---threads N sets OPENBLAS_NUM_THREADS (numpy) and torch.set_num_threads (torch) in the child processes;
+--threads N sets OPENBLAS_NUM_THREADS (numpy) and torch.set_num_threads (both torch kinds) in the children;
 by default each library keeps its own default (all cores for both).
 """
 
@@ -32,11 +36,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = Path("/work/shared/data/real_docs/pdfs")
 QUERY = "What margin is used in the triplet loss?"
 WORDS_PER_TEXT = 150
-KINDS = ("numpy", "torch")
+KINDS = ("numpy", "torch_native", "sentence_transformers")
+HEADERS = {"numpy": "numpy", "torch_native": "torch", "sentence_transformers": "ST+torch"}
 
 MAKE = {
     "numpy": "from rag.minilm import NumpyBertEmbedder as E",
-    "torch": "from rag.embedders import SentenceTransformerEmbedder as E",
+    "torch_native": "from rag.minilm_torch import TorchBertEmbedder as E",
+    "sentence_transformers": "from rag.embedders import SentenceTransformerEmbedder as E",
 }
 COLD = """
 {make}
@@ -98,6 +104,10 @@ def load(kind: str) -> Any:
         from rag.minilm import NumpyBertEmbedder
 
         return NumpyBertEmbedder(folder, "all-MiniLM-L6-v2")
+    if kind == "torch_native":
+        from rag.minilm_torch import TorchBertEmbedder
+
+        return TorchBertEmbedder(folder, "all-MiniLM-L6-v2")
     from rag.embedders import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(folder, "all-MiniLM-L6-v2")
@@ -110,7 +120,7 @@ def child(kind: str, texts_path: Path, vectors_path: Path) -> None:
     load_s = time.perf_counter() - start
     import numpy as np
 
-    if kind == "torch" and os.environ.get("BENCH_THREADS"):
+    if kind != "numpy" and os.environ.get("BENCH_THREADS"):
         import torch
 
         torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
@@ -151,17 +161,21 @@ def agreement(a_path: Path, b_path: Path) -> dict[str, float]:
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
-    rows = [("cold start: process → first vector (s)", "cold_start_s", False),
-            ("import + load (s)", "load_s", False),
-            ("first query after load (s)", "first_query_s", False),
-            ("single-query latency, median (ms)", "query_ms", False),
-            ("throughput (chunks/s)", "chunks_per_s", True)]
-    lines = [f"{'':40} {'numpy':>9} {'torch':>9}  numpy advantage", "-" * 76]
-    for label, key, higher_is_better in rows:
-        n, t = results["numpy"][key], results["torch"][key]
-        ratio = n / t if higher_is_better else t / n
-        lines.append(f"{label:40} {n:9.3f} {t:9.3f}  {ratio:5.2f}x")
+    rows = [("cold start: process → first vector (s)", "cold_start_s", "{:10.3f}"),
+            ("import + load (s)", "load_s", "{:10.3f}"),
+            ("first query after load (s)", "first_query_s", "{:10.3f}"),
+            ("single-query latency, median (ms)", "query_ms", "{:10.1f}"),
+            ("throughput (chunks/s)", "chunks_per_s", "{:10.1f}")]
+    lines = [f"{'':40}" + "".join(f"{HEADERS[k]:>10}" for k in KINDS), "-" * (40 + 10 * len(KINDS))]
+    for label, key, fmt in rows:
+        lines.append(f"{label:40}" + "".join(fmt.format(results[k][key]) for k in KINDS))
     return "\n".join(lines)
+
+
+def break_even(numpy: dict[str, Any], torch: dict[str, Any]) -> float:
+    """Texts in one call above which importing + loading torch pays for itself (inf if torch is not faster)."""
+    saved_per_text = 1 / numpy["chunks_per_s"] - 1 / torch["chunks_per_s"]
+    return float(torch["load_s"] / saved_per_text) if saved_per_text > 0 else float("inf")
 
 
 def main() -> None:
@@ -187,15 +201,20 @@ def main() -> None:
         for kind in KINDS:
             results[kind] = {"cold_start_s": cold_start(kind, args.threads, args.repeats),
                              **run_child(kind, texts_path, Path(tmp) / f"{kind}.npy", args.threads)}
-        agree = agreement(Path(tmp) / "numpy.npy", Path(tmp) / "torch.npy")
+        agree = {kind: agreement(Path(tmp) / f"{kind}.npy", Path(tmp) / "sentence_transformers.npy")
+                 for kind in KINDS[:2]}
+    even = break_even(results["numpy"], results["torch_native"])
     print(f"{len(texts)} texts from {source}, mean {results['numpy']['mean_tokens']:.0f} tokens; "
           f"threads: {args.threads or 'library default'}; cores: {os.cpu_count()}")
     print(table(results))
-    print(f"agreement on the {len(texts)} texts: min cosine {agree['min_cosine']:.8f}, "
-          f"max |diff| {agree['max_abs_diff']:.2e}")
+    for kind, a in agree.items():
+        print(f"{HEADERS[kind]} vs sentence-transformers on the {len(texts)} texts: min cosine "
+              f"{a['min_cosine']:.8f}, max |diff| {a['max_abs_diff']:.2e}")
+    print(f"break-even call size, numpy -> torch-native: {even:.0f} texts")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"texts": len(texts), "source": source, "threads": args.threads,
-                                    "results": results, "agreement": agree}, indent=2) + "\n", encoding="utf-8")
+                                    "results": results, "agreement": agree, "break_even_texts": even},
+                                   indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

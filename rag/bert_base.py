@@ -2,7 +2,7 @@
 
 Reads and checks config.json / sentence_bert_config.json / 1_Pooling/config.json, loads model.safetensors
 as float32 numpy arrays, sets up the fast tokenizer (truncation to max_seq_length, [CLS] ... [SEP]) and
-runs embed(): texts sorted by token count, cut into batches of at most `batch_tokens` tokens, each batch
+runs embed(): texts tokenized, sorted by token count, cut into batches of at most `batch_tokens` tokens, each batch
 mean-pooled by the subclass's `_forward`, every row L2-normalised. Imports only numpy, tokenizers and
 safetensors; rag/minilm.py (numpy) and rag/minilm_torch.py (torch) implement `_build` and `_forward`.
 """
@@ -138,10 +138,13 @@ class MeanPooledBert:
         return [[self._cls, *e.ids[: self.max_tokens], self._sep] for e in encodings]
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        return self.embed_ids(self.token_ids(texts) if texts else [])
+
+    def embed_ids(self, ids: list[list[int]]) -> np.ndarray:
+        """Unit-length float32 vectors of token_ids() output, one row per sequence."""
         import numpy as np
 
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        ids = self.token_ids(texts) if texts else []
+        out = np.zeros((len(ids), self.dim), dtype=np.float32)
         for batch in batches([len(s) for s in ids], self.batch_tokens):
             out[batch] = self._forward([ids[i] for i in batch])
         norms = np.linalg.norm(out, axis=1, keepdims=True)

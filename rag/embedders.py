@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -18,7 +19,10 @@ from rag.errors import ConfigError, MissingDependency
 if TYPE_CHECKING:
     import numpy as np
 
+    from rag.bert_base import MeanPooledBert
+
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+BULK_TOKENS = 16384  # BundledMiniLM switches to torch from a call of this many tokens (~64 full chunks)
 Spans = list[tuple[int, int]]
 _WORD = re.compile(r"\w+|[^\w\s]")
 
@@ -100,23 +104,37 @@ class HashingEmbedder:
 
 
 class BundledMiniLM:
-    """all-MiniLM-L6-v2 two ways, same vectors (cosine > 0.9999998): numpy for queries and small batches
-    (ready in 0.3 s), sentence-transformers + torch for bulk ingest (1.75x the throughput, but 8 s to
-    import), switched to once a single call has `bulk` texts or more."""
+    """all-MiniLM-L6-v2 two ways, same vectors (cosine > 0.9999998 to sentence-transformers): numpy
+    (rag/minilm.py, ready in 0.3 s) for queries and small batches, and torch (rag/minilm_torch.py: 1.7x
+    numpy's throughput, but 1.4-2.5 s to import torch) from the first call of `bulk_tokens` tokens or more
+    on; once loaded, torch embeds every call (a single query too: 6 ms against numpy's 13 ms).
 
-    def __init__(self, folder: Path, bulk: int = 256) -> None:
+    The switch counts tokens, not texts: torch's import is won back after ~9k-15k tokens whatever the text
+    length (~40 chunks of 230 tokens, ~580 sentences of 26; bench/embedders.py prints the break-even), so
+    ingest batches switch and the few thousand tokens of an extractive answer's sentences never do."""
+
+    def __init__(self, folder: Path, bulk_tokens: int = BULK_TOKENS) -> None:
         from rag.minilm import NumpyBertEmbedder
 
         self.folder = folder
-        self.bulk = bulk
+        self.bulk_tokens = bulk_tokens
         self._numpy = NumpyBertEmbedder(folder, DEFAULT_EMBEDDER)
-        self._torch: SentenceTransformerEmbedder | None = None
+        self._torch: MeanPooledBert | None = None
         self.name, self.dim, self.max_tokens = DEFAULT_EMBEDDER, self._numpy.dim, self._numpy.max_tokens
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        if self._torch is None and len(texts) >= self.bulk and _has_torch():
-            self._torch = SentenceTransformerEmbedder(self.folder, DEFAULT_EMBEDDER)
-        return (self._torch or self._numpy).embed(texts)
+        ids = self._numpy.token_ids(texts) if texts else []
+        if self._torch is None and sum(len(s) for s in ids) >= self.bulk_tokens and _has_torch():
+            self._torch = self._load_torch()
+        return (self._torch or self._numpy).embed_ids(ids)
+
+    def _load_torch(self) -> MeanPooledBert | None:
+        try:
+            from rag.minilm_torch import TorchBertEmbedder
+        except (ImportError, OSError):  # a broken torch install: stay on numpy
+            self.bulk_tokens = sys.maxsize
+            return None
+        return TorchBertEmbedder(self.folder, DEFAULT_EMBEDDER)
 
     def token_spans(self, text: str) -> Spans:
         return self._numpy.token_spans(text)
@@ -125,7 +143,7 @@ class BundledMiniLM:
 def _has_torch() -> bool:
     import importlib.util
 
-    return all(importlib.util.find_spec(m) is not None for m in ("torch", "sentence_transformers"))
+    return importlib.util.find_spec("torch") is not None
 
 
 def _bundled_minilm(_: str) -> Embedder:

@@ -1,13 +1,18 @@
-"""NumpyBertEmbedder computes what sentence-transformers computes for the bundled all-MiniLM-L6-v2."""
+"""NumpyBertEmbedder and TorchBertEmbedder compute what sentence-transformers computes for the bundled
+all-MiniLM-L6-v2; BundledMiniLM switches from the first to the second on big calls."""
 
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from rag.bert_base import MeanPooledBert
+from rag.embedders import BundledMiniLM
 from rag.minilm import NumpyBertEmbedder, _softmax_v, gelu
 
 NAME = "all-MiniLM-L6-v2"
@@ -47,6 +52,20 @@ def numpy_embedder(folder: Path) -> NumpyBertEmbedder:
 
 
 @pytest.fixture(scope="module")
+def torch_embedder(folder: Path) -> MeanPooledBert:
+    pytest.importorskip("torch")
+    from rag.minilm_torch import TorchBertEmbedder
+
+    return TorchBertEmbedder(folder, NAME)
+
+
+@pytest.fixture(scope="module", params=["numpy", "torch"])
+def ours(request: pytest.FixtureRequest) -> MeanPooledBert:
+    """Each forward pass in turn."""
+    return request.getfixturevalue(f"{request.param}_embedder")
+
+
+@pytest.fixture(scope="module")
 def reference(folder: Path) -> object:
     pytest.importorskip("sentence_transformers")
     from rag.embedders import SentenceTransformerEmbedder
@@ -55,22 +74,45 @@ def reference(folder: Path) -> object:
 
 
 @pytest.mark.slow
-def test_vectors_match_sentence_transformers(numpy_embedder: NumpyBertEmbedder, reference: object) -> None:
-    ours = numpy_embedder.embed(TEXTS)
+def test_vectors_match_sentence_transformers(ours: MeanPooledBert, reference: object) -> None:
+    vectors = ours.embed(TEXTS)
     theirs = reference.embed(TEXTS)  # type: ignore[attr-defined]
-    assert ours.shape == theirs.shape == (len(TEXTS), 384) and ours.dtype == np.float32
-    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-6)
-    cosines = (ours * theirs).sum(axis=1)
+    assert vectors.shape == theirs.shape == (len(TEXTS), 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
+    cosines = (vectors * theirs).sum(axis=1)
     assert cosines.min() >= 0.99999, {TEXTS[i][:40]: float(c) for i, c in enumerate(cosines) if c < 0.99999}
-    assert np.abs(ours - theirs).max() < 1e-5
+    assert np.abs(vectors - theirs).max() < 1e-5
 
 
 @pytest.mark.slow
-def test_batch_order_does_not_change_vectors(numpy_embedder: NumpyBertEmbedder) -> None:
-    together = numpy_embedder.embed(TEXTS)
-    alone = np.stack([numpy_embedder.embed([text])[0] for text in TEXTS])
+def test_batch_order_does_not_change_vectors(ours: MeanPooledBert) -> None:
+    together = ours.embed(TEXTS)
+    alone = np.stack([ours.embed([text])[0] for text in TEXTS])
     assert np.abs(together - alone).max() < 1e-5
-    assert numpy_embedder.embed([]).shape == (0, 384)
+    assert ours.embed([]).shape == (0, 384) and ours.embed([]).dtype == np.float32
+
+
+@pytest.mark.slow
+def test_torch_path_imports_neither_transformers_nor_sentence_transformers(folder: Path) -> None:
+    pytest.importorskip("torch")
+    code = ("import sys; from pathlib import Path; from rag.minilm_torch import TorchBertEmbedder; "
+            f"TorchBertEmbedder(Path({str(folder)!r}), 'x').embed(['a']); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'transformers', 'sentence_transformers'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_bundled_switches_to_torch_on_big_calls_only(folder: Path, numpy_embedder: NumpyBertEmbedder) -> None:
+    pytest.importorskip("torch")
+    bundled = BundledMiniLM(folder, bulk_tokens=300)
+    small = bundled.embed(TEXTS[:3])  # a few tokens: numpy
+    assert bundled._torch is None
+    big = bundled.embed(TEXTS)  # ~1,000 tokens: torch from here on
+    assert bundled._torch is not None and type(bundled._torch).__name__ == "TorchBertEmbedder"
+    assert np.abs(big - numpy_embedder.embed(TEXTS)).max() < 1e-5
+    assert np.abs(bundled.embed(TEXTS[:3]) - small).max() < 1e-5
+    assert bundled.embed([]).shape == (0, 384)
 
 
 @pytest.mark.slow
