@@ -104,24 +104,20 @@ class Index:
             on_token: Callable[[str], None] | None = None,
             answer_settings: AnswerSettings | None = None) -> Answer:
         """Answer from the indexed documents, citing them; says so when they do not contain it."""
-        from rag.answer import answer_with_llm, not_found
+        from rag.answer import answer_with_llm, not_found, relevant
+        from rag.extractive import answer_extractive
+        from rag.llm import make_backend
 
         llm = llm or self.settings.llm
         # The bundled 135M model is distracted by more than three passages; larger models use five.
         answer_settings = answer_settings or AnswerSettings(max_sources=3 if llm.backend == "embedded" else 5)
         hits = self.search(question, k or self.settings.top_k)
         if llm.backend == "none":
-            from rag.extractive import answer_extractive
-
             return answer_extractive(question, hits, self.embedder, answer_settings)
-        from rag.llm import make_backend
-
-        backend = make_backend(llm)
-        if not hits:
-            return not_found(question, hits, "(the index is empty: nothing was sent)", backend.model)
-        from rag.extractive import answer_extractive
-
-        return answer_with_llm(question, hits, backend, answer_settings, on_token,
+        if not relevant(question, hits, answer_settings):
+            return not_found(question, hits, "(no passage cleared the relevance bar: the model was not called)",
+                             llm.model or llm.backend)
+        return answer_with_llm(question, hits, make_backend(llm), answer_settings, on_token,
                                fallback=lambda: answer_extractive(question, hits, self.embedder, answer_settings))
 
     def documents(self) -> list[DocRecord]:

@@ -1,0 +1,107 @@
+"""`ask` end to end through the OpenAI-compatible backend, against a fake server on 127.0.0.1 that
+speaks the real HTTP protocol: the prompt sent, the citations parsed, unsupported sentences checked."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLES
+
+from rag import Index
+from rag.answer import check_support
+from rag.llm import LLMSettings
+from rag.prompts import NOT_FOUND, UNSUPPORTED_NOTE
+from rag.types import Chunk, Hit
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.requests.append(body)  # type: ignore[attr-defined]
+        reply = {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+                 "choices": [{"index": 0, "finish_reason": "stop",
+                              "message": {"role": "assistant", "content": self.server.reply}}],  # type: ignore[attr-defined]
+                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+        data = json.dumps(reply).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[ThreadingHTTPServer]:
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.requests, srv.reply = [], ""  # type: ignore[attr-defined]
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Index:
+    idx = Index.open(tmp_path_factory.mktemp("idx") / "index")
+    idx.ingest(SAMPLES)
+    return idx
+
+
+def llm(server: ThreadingHTTPServer) -> LLMSettings:
+    return LLMSettings(backend="openai", model="fake-model", base_url=f"http://127.0.0.1:{server.server_port}/v1")
+
+
+@pytest.mark.slow
+def test_cited_answer_comes_back_with_page_citation(index: Index, server: ThreadingHTTPServer) -> None:
+    server.reply = "Lumen was trained on the Harbor-7 corpus of 1.2 million field notes [1]."  # type: ignore[attr-defined]
+    answer = index.ask("What corpus was Lumen trained on?", llm=llm(server))
+    assert answer.text == server.reply  # type: ignore[attr-defined]
+    assert [(c.source, c.locator["page"], c.number) for c in answer.citations] == [("paper.pdf", 2, 1)]
+    assert "Harbor-7" in answer.citations[0].quote
+    sent = server.requests[0]["messages"]  # type: ignore[attr-defined]
+    assert sent[1]["content"].count("What corpus was Lumen trained on?") == 2
+    assert "[1] paper.pdf (p. 2 (printed 102))" in sent[1]["content"]
+    assert json.loads(answer.prompt) == [{"role": m["role"], "content": m["content"]} for m in sent]
+
+
+@pytest.mark.slow
+def test_unsupported_answer_is_replaced_by_quotes(index: Index, server: ThreadingHTTPServer) -> None:
+    server.reply = "Lumen was trained on Wikipedia dumps from 2019 using eight GPUs [1]."  # type: ignore[attr-defined]
+    answer = index.ask("What corpus was Lumen trained on?", llm=llm(server))
+    assert answer.text.startswith(UNSUPPORTED_NOTE) and "Harbor-7" in answer.text
+    assert answer.dropped and answer.raw == server.reply  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_model_saying_not_found_is_passed_on(index: Index, server: ThreadingHTTPServer) -> None:
+    server.reply = NOT_FOUND  # type: ignore[attr-defined]
+    answer = index.ask("What learning rate was Lumen trained with?", llm=llm(server))
+    assert not answer.found and answer.text == NOT_FOUND and answer.citations == ()
+
+
+@pytest.mark.slow
+def test_irrelevant_question_never_reaches_the_model(index: Index, server: ThreadingHTTPServer) -> None:
+    answer = index.ask("What is the capital of Australia?", llm=llm(server))
+    assert answer.text == NOT_FOUND and server.requests == []  # type: ignore[attr-defined]
+
+
+def source(text: str) -> Hit:
+    return Hit(Chunk("c", "d", text, {"page": 1}, 0, len(text)), 1.0, "a.pdf")
+
+
+def test_check_support_keeps_recites_and_drops() -> None:
+    sources = [source("The boat engine cost 48,000 euros in 2024."),
+               source("Hydrophones are recalibrated every 90 days.")]
+    text = ("The hydrophones are recalibrated every 90 days [1]. The answer is [n]. "
+            "The engine cost 48,000 euros [1]. The engine cost 48,000 euros.\nThe moon is made of cheese [2].")
+    checked, dropped = check_support(text, sources, 0.6)
+    assert checked == "The hydrophones are recalibrated every 90 days [2]. The engine cost 48,000 euros [1]."
+    assert dropped == ("The moon is made of cheese.",)
