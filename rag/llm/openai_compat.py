@@ -60,7 +60,7 @@ def make(settings: LLMSettings) -> OpenAICompatBackend:
 
         raise MissingDependency("llama-index-llms-openai-like", pip="llama-index-llms-openai-like") from exc
     llm = OpenAILike(
-        model=settings.model,
+        model=settings.model or "",  # check_settings has made sure it is set
         api_base=settings.base_url,
         api_key=os.environ.get(settings.api_key_env) or KEYLESS,
         is_chat_model=True,
