@@ -68,7 +68,9 @@ $(LLAMA_STAMP): | $(APT_STAMP)
 		llama-cpp-python==$(LLAMA_VERSION)
 	touch $@
 
-bench-papers: install              ## foundation benchmark on ../shared/data/real_docs/pdfs
+bench-papers: install              ## foundation benchmark on ../shared/data/real_docs/pdfs, stock LlamaIndex beside it
+	$(BIN)/pip install -q -e ".[bench]" "torch==2.13.0"
+	$(BIN)/pip install -q --no-deps "llama-index-readers-file==0.7.0"
 	$(BIN)/python bench/papers.py --out bench/out/papers.json
 
 clean-demo:
