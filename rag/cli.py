@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -42,14 +43,8 @@ def _open(index_dir: str, embedder: str | None = None, overrides: dict[str, Any]
     from rag.config import load_settings
     from rag.index import Index
 
-    settings = load_settings(_path(index_dir), {k: v for k, v in (overrides or {}).items() if v is not None})
+    settings = load_settings(Path(index_dir), {k: v for k, v in (overrides or {}).items() if v is not None})
     return Index.open(index_dir, embedder=embedder, settings=settings)
-
-
-def _path(p: str) -> Any:
-    from pathlib import Path
-
-    return Path(p)
 
 
 def _emit(data: dict[str, Any]) -> None:

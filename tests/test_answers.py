@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from conftest import SAMPLES
 
+from ingest.chunking import embedding_text
 from rag import Index
 from rag.llm import LLMSettings
 from rag.prompts import NOT_FOUND
 from rag.textmatch import cited_numbers
+from rag.types import Chunk
 
 NONE = LLMSettings(backend="none")
 
@@ -71,12 +71,9 @@ def test_chunk_offsets_are_exact(index: Index) -> None:
 
 
 @pytest.mark.slow
-def test_chunks_fit_the_model_window(index: Index, tmp_path: Path) -> None:
+def test_chunks_fit_the_model_window(index: Index) -> None:
     embedder = index.embedder
     rows = index.store.db.execute("SELECT c.text, d.title FROM chunks c JOIN documents d ON d.id = c.doc")
     for text, title in rows:
-        from ingest.chunking import embedding_text
-        from rag.types import Chunk
-
         shown = embedding_text(title, Chunk("", "", text, {}, 0, len(text)))
         assert len(embedder.token_spans(shown)) <= embedder.max_tokens
