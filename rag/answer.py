@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ingest.chunking import sentence_ranges
 from rag.llm import ChatBackend, Message
 from rag.prompts import NOT_FOUND, SOURCE_TEMPLATE, SYSTEM_PROMPT, UNSUPPORTED_NOTE, USER_TEMPLATE
-from rag.textmatch import cited_numbers, coverage, split_sentences, stems
+from rag.textmatch import cited_numbers, coverage, split_sentences, stems, strip_citations
 from rag.types import Answer, Citation, Hit, render_locator
-
-_CITATION = re.compile(r"\s*\[\d+(?:\s*[,;–-]\s*\d+)*\]")
 
 
 @dataclass(frozen=True)
@@ -74,11 +71,7 @@ _PROMPT_WORDS = frozenset({"answer", "question", "source", "sourc", "document", 
 
 def claim_stems(sentence: str) -> set[str]:
     """The content words a sentence asserts (no task words, no lone digits such as section numbers)."""
-    return {s for s in stems(_CITATION.sub(" ", sentence)) - _PROMPT_WORDS if not (s.isdigit() and len(s) == 1)}
-
-
-def _support(claim: set[str], hit: Hit) -> float:
-    return len(claim & stems(hit.chunk.text)) / len(claim) if claim else 0.0
+    return {s for s in stems(strip_citations(sentence)) - _PROMPT_WORDS if not (s.isdigit() and len(s) == 1)}
 
 
 def check_support(text: str, sources: list[Hit], min_support: float) -> tuple[str, tuple[str, ...]]:
@@ -89,13 +82,14 @@ def check_support(text: str, sources: list[Hit], min_support: float) -> tuple[st
     kept: list[str] = []
     dropped: list[str] = []
     said: list[set[str]] = []
+    source_stems = {n: stems(hit.chunk.text) for n, hit in enumerate(sources, start=1)}
     for sentence in split_sentences(text):
-        bare = _CITATION.sub("", sentence).strip()
+        bare = strip_citations(sentence).strip()
         claim = claim_stems(bare)
         if len(claim) < 2 or any(claim <= earlier for earlier in said):
             continue  # nothing to check ("The answer is [n]"), or a repeat of what was said
         claimed = [n for n in cited_numbers(sentence) if 1 <= n <= len(sources)]
-        support = {n: _support(claim, sources[n - 1]) for n in range(1, len(sources) + 1)}
+        support = {n: len(claim & words) / len(claim) for n, words in source_stems.items()}
         ok = sorted((n for n in support if support[n] >= min_support), key=lambda n: (n not in claimed, -support[n]))
         if not ok:
             dropped.append(bare)

@@ -8,6 +8,7 @@ from rag.retrieval import query_terms
 
 _SUFFIXES = ("ingly", "edly", "ings", "ing", "ied", "ies", "ed", "es", "ly", "s")
 _CITE = re.compile(r"\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")
+_CITE_MARK = re.compile(r"\s*" + _CITE.pattern)
 
 
 def stem(word: str) -> str:
@@ -37,6 +38,11 @@ def cited_numbers(text: str) -> list[int]:
             for n in range(lo, min(hi, lo + 20) + 1):
                 numbers.setdefault(n, None)
     return list(numbers)
+
+
+def strip_citations(text: str) -> str:
+    """`text` without its [n] markers (and the space before each)."""
+    return _CITE_MARK.sub("", text)
 
 
 def split_sentences(text: str) -> list[str]:
