@@ -6,7 +6,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 APT_STAMP := $(VENV)/.system-packages
-APT_PACKAGES := build-essential cmake python3-venv python3-dev
+# tesseract: OCR; ffmpeg: audio tracks of video files; espeak-ng: the spoken sample clip;
+# chromium + chromium-driver: the app's end-to-end browser test.
+APT_PACKAGES := build-essential cmake python3-venv python3-dev tesseract-ocr tesseract-ocr-eng ffmpeg \
+	espeak-ng chromium chromium-driver
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -42,7 +45,7 @@ install: system $(STAMP)
 
 system: $(APT_STAMP)
 
-$(APT_STAMP):
+$(APT_STAMP): Makefile
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages: $$missing"; \

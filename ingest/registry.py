@@ -13,7 +13,16 @@ from pathlib import Path
 from rag.types import Document
 
 LoadFn = Callable[[Path, str, str], Document]
-"""load(path, source, doc_id) -> Document. `source` is the path relative to the ingested folder."""
+"""load(path, source, doc_id) -> Document. `source` is the path relative to the ingested folder.
+
+The contract every loader keeps:
+- it runs in a worker process with a time and a memory limit (ingest/isolation.py), so it may import
+  heavy libraries; a model it needs is loaded once per worker (functools.cache), never at import time;
+- a problem with the file raises LoaderError("<source>: <the problem> — <the fix>");
+- it may report, in Document.meta: "pages" (int), "ocr_pages" (int, pages or images read by OCR),
+  "duration" (float, seconds of audio), "warnings" (list[str]); meta must be JSON-serialisable,
+  because the Document travels from the worker as JSON.
+"""
 
 
 @dataclass(frozen=True)

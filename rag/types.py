@@ -27,6 +27,10 @@ def _clock(seconds: float) -> str:
 def render_locator(locator: Locator) -> str:
     """A locator as people read it: "p. 3", "p. 3 (printed 1652)", "00:01:12–00:01:40", "#general 2026-01-02"."""
     parts: list[str] = []
+    if "member" in locator:           # a file inside an archive
+        parts.append(str(locator["member"]))
+    if "slide" in locator:
+        parts.append(f"slide {locator['slide']}")
     if "page" in locator:
         page = f"p. {locator['page']}"
         label = locator.get("page_label")
@@ -48,6 +52,8 @@ def render_locator(locator: Locator) -> str:
         parts.append(str(locator["speaker"]))
     if "notion_path" in locator:
         parts.append(str(locator["notion_path"]))
+    if "row" in locator:              # a row of a table or database
+        parts.append(f"row {locator['row']}")
     if "heading" in locator and not parts:
         parts.append(f"§ {locator['heading']}")
     return ", ".join(parts)
