@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ingest.chunking import ChunkPolicy, chunk_document, embedding_text, short_title
+from ingest.chunking import ChunkPolicy, chunk_document, embedding_text
+from ingest.isolation import LoaderLimits, LoaderWorker, LoadJob
 from ingest.plan import Plan, Planned, make_plan
-from ingest.registry import LoaderSpec
+from ingest.registry import LoaderSpec, spec_named
 from ingest.scan import Skipped, scan_folder
 from rag.embedders import Embedder
 from rag.errors import RagError
@@ -36,6 +37,7 @@ class IngestSummary:
     skipped: tuple[Skipped, ...] = ()
     embedded_chunks: int = 0
     reused_chunks: int = 0
+    ocr_pages: int = 0            # pages and images read by OCR in this run
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
     dry_run: bool = False
@@ -47,6 +49,7 @@ class IngestSummary:
                 "failed": [{"source": f.source, "error": f.error} for f in self.failed],
                 "skipped": [{"source": s.source, "reason": s.reason} for s in self.skipped],
                 "embedded_chunks": self.embedded_chunks, "reused_chunks": self.reused_chunks,
+                "ocr_pages": self.ocr_pages,
                 "warnings": list(self.warnings), "seconds": round(self.seconds, 3), "dry_run": self.dry_run,
                 **({"plan": self.plan} if self.dry_run else {})}
 
@@ -58,6 +61,7 @@ class IngestOptions:
     retry_failed: bool = False
     progress: bool = False
     batch_chunks: int = 256
+    limits: LoaderLimits = field(default_factory=LoaderLimits)
 
 
 @dataclass
@@ -68,18 +72,25 @@ class _Loaded:
     texts: list[str]
 
 
-def load_one(spec: LoaderSpec, planned: Planned) -> Document:
-    """Run the loader; any failure becomes a RagError naming the file, the problem and the fix."""
+def _job(registry: dict[str, LoaderSpec], planned: Planned) -> LoadJob:
     entry = planned.entry
-    try:
-        return spec.load(entry.path, entry.source, planned.content_hash[:32])
-    except RagError:
-        raise
-    except MemoryError:
-        raise RagError(f"{entry.source}: ran out of memory while reading it — split the file") from None
-    except Exception as exc:  # a loader library's own error: report it, keep going with other files
-        raise RagError(f"{entry.source}: could not be read ({type(exc).__name__}: {exc}) — the file may be "
-                       "damaged; open and re-save it, or remove it from the folder") from exc
+    spec = spec_named(registry, entry.path, entry.loader)
+    return LoadJob(spec, entry.path, entry.source, planned.content_hash[:32], entry.size)
+
+
+def _loaded_docs(worker: LoaderWorker, registry: dict[str, LoaderSpec],
+                 jobs: tuple[Planned, ...]) -> Iterator[tuple[Planned, Document | RagError]]:
+    """Each planned file with its Document or its error; the worker loads the next file meanwhile."""
+    if jobs:
+        worker.submit(_job(registry, jobs[0]))
+    for i, planned in enumerate(jobs):
+        try:
+            result: Document | RagError = worker.result()
+        except RagError as exc:
+            result = exc
+        if i + 1 < len(jobs):
+            worker.submit(_job(registry, jobs[i + 1]))
+        yield planned, result
 
 
 def ingest_folder(store: Store, folder: Path, registry: dict[str, LoaderSpec],
@@ -94,7 +105,7 @@ def ingest_folder(store: Store, folder: Path, registry: dict[str, LoaderSpec],
         records = [r for r in records if r.source == entries[0].source] if entries else []
     plan = make_plan(entries, records, options.retry_failed)
     if options.dry_run:
-        return _summary(plan, skipped, [], 0, 0, [], started, dry_run=True)
+        return _summary(plan, skipped, [], (0, 0, 0), [], started, dry_run=True)
     start_commit = store.commit_number()
     for record in plan.removed:
         store.remove(root, record.source)
@@ -104,45 +115,46 @@ def ingest_folder(store: Store, folder: Path, registry: dict[str, LoaderSpec],
     failures, counts, warnings = _load_and_commit(store, root, plan, registry, get_embedder, options)
     if store.commit_number() != start_commit:
         VectorIndex.build(store).save(store.folder)
-    return _summary(plan, skipped, failures, counts[0], counts[1], warnings, started)
+    return _summary(plan, skipped, failures, counts, warnings, started)
 
 
 def _load_and_commit(store: Store, root: str, plan: Plan, registry: dict[str, LoaderSpec],
                      get_embedder: Callable[[], Embedder],
-                     options: IngestOptions) -> tuple[list[Failure], tuple[int, int], list[str]]:
+                     options: IngestOptions) -> tuple[list[Failure], tuple[int, int, int], list[str]]:
     from tqdm import tqdm
 
     failures: list[Failure] = []
     warnings: list[str] = []
     pending: list[_Loaded] = []
-    embedded = reused = 0
-    bar = tqdm(plan.to_load, desc="ingest", unit="file", disable=not options.progress or None, leave=False)
-    for planned in bar:
-        spec = registry[planned.entry.path.suffix.lower()]
-        bar.set_postfix_str(planned.entry.source[-40:])
-        try:
-            doc = load_one(spec, planned)
-        except RagError as exc:
-            failures.append(Failure(planned.entry.source, str(exc)))
-            store.record_failure(root, planned.entry.source, _stat(planned), spec.name, str(exc))
-            continue
-        warnings.extend(f"{doc.source}: {w}" for w in doc.meta.get("warnings", []))
-        embedder = get_embedder()
-        chunks = chunk_document(doc, embedder.token_spans, _policy(options.policy, embedder, doc.title))
-        pending.append(_Loaded(planned, doc, chunks, [embedding_text(doc.title, c) for c in chunks]))
-        if sum(len(p.chunks) for p in pending) >= options.batch_chunks:
-            e, r = _flush(store, root, pending, embedder)
-            embedded, reused, pending = embedded + e, reused + r, []
+    embedded = reused = ocr_pages = 0
+    bar = tqdm(total=len(plan.to_load), desc="ingest", unit="file", disable=not options.progress or None,
+               leave=False)
+    with LoaderWorker(options.limits) as worker:
+        for planned, doc in _loaded_docs(worker, registry, plan.to_load):
+            bar.update()
+            bar.set_postfix_str(planned.entry.source[-40:])
+            if isinstance(doc, RagError):
+                failures.append(Failure(planned.entry.source, str(doc)))
+                store.record_failure(root, planned.entry.source, _stat(planned), planned.entry.loader, str(doc))
+                continue
+            warnings.extend(f"{doc.source}: {w}" for w in doc.meta.get("warnings", []))
+            ocr_pages += int(doc.meta.get("ocr_pages", 0) or 0)
+            embedder = get_embedder()
+            chunks = chunk_document(doc, embedder.token_spans, _policy(options.policy, embedder))
+            pending.append(_Loaded(planned, doc, chunks, [embedding_text(doc.title, c) for c in chunks]))
+            if sum(len(p.chunks) for p in pending) >= options.batch_chunks:
+                e, r = _flush(store, root, pending, embedder)
+                embedded, reused, pending = embedded + e, reused + r, []
+    bar.close()
     if pending:
         e, r = _flush(store, root, pending, get_embedder())
         embedded, reused = embedded + e, reused + r
-    return failures, (embedded, reused), warnings
+    return failures, (embedded, reused, ocr_pages), warnings
 
 
-def _policy(policy: ChunkPolicy, embedder: Embedder, title: str) -> ChunkPolicy:
-    """Chunks sized so that title + chunk fit the model's window exactly (nothing silently cut)."""
-    room = embedder.max_tokens - len(embedder.token_spans(short_title(title))) - 1
-    return ChunkPolicy(max(16, min(policy.max_tokens, room)), policy.overlap)
+def _policy(policy: ChunkPolicy, embedder: Embedder) -> ChunkPolicy:
+    """Chunks sized so that title + chunk fit the model's window exactly (chunking leaves the room)."""
+    return replace(policy, window=embedder.max_tokens)
 
 
 def _flush(store: Store, root: str, pending: list[_Loaded], embedder: Embedder) -> tuple[int, int]:
@@ -167,8 +179,9 @@ def _stat(planned: Planned) -> tuple[str, int, int]:
     return planned.content_hash, planned.entry.size, planned.entry.mtime_ns
 
 
-def _summary(plan: Plan, skipped: list[Skipped], failures: list[Failure], embedded: int, reused: int,
+def _summary(plan: Plan, skipped: list[Skipped], failures: list[Failure], counts: tuple[int, int, int],
              warnings: list[str], started: float, dry_run: bool = False) -> IngestSummary:
+    embedded, reused, ocr_pages = counts
     failures = failures + [Failure(r.source, f"{r.error} (unchanged since; --retry-failed tries again)")
                            for r in plan.still_failed]
     failed_sources = {f.source for f in failures}
@@ -177,7 +190,7 @@ def _summary(plan: Plan, skipped: list[Skipped], failures: list[Failure], embedd
         changed=sum(p.entry.source not in failed_sources for p in plan.changed),
         removed=len(plan.removed), unchanged=len(plan.unchanged) + len(plan.touched),
         renamed=len(plan.renamed), failed=tuple(failures), skipped=tuple(skipped),
-        embedded_chunks=embedded, reused_chunks=reused, warnings=tuple(warnings),
+        embedded_chunks=embedded, reused_chunks=reused, ocr_pages=ocr_pages, warnings=tuple(warnings),
         seconds=time.perf_counter() - started, dry_run=dry_run, plan=_plan_listing(plan) if dry_run else {})
 
 

@@ -34,10 +34,10 @@ class LoaderSpec:
 
 def default_registry() -> dict[str, LoaderSpec]:
     """A fresh suffix -> loader dict holding every built-in loader."""
-    from ingest.loaders import html, pdf, text
+    from ingest.loaders import html, jsonl, pdf, text
 
     registry: dict[str, LoaderSpec] = {}
-    for module in (pdf, text, html):
+    for module in (pdf, text, html, jsonl):
         for suffix, spec in module.LOADERS.items():
             registry[suffix] = spec
     return registry
@@ -45,3 +45,14 @@ def default_registry() -> dict[str, LoaderSpec]:
 
 def loader_for(registry: dict[str, LoaderSpec], path: Path) -> LoaderSpec | None:
     return registry.get(path.suffix.lower())
+
+
+def spec_named(registry: dict[str, LoaderSpec], path: Path, name: str) -> LoaderSpec:
+    """The loader a scanned entry was planned with: by suffix, or by name (an export folder has no suffix)."""
+    spec = registry.get(path.suffix.lower())
+    if spec is not None and spec.name == name:
+        return spec
+    for spec in registry.values():
+        if spec.name == name:
+            return spec
+    raise KeyError(f"no loader named {name!r} in the registry")

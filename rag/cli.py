@@ -75,16 +75,25 @@ def main() -> None:
               help="Seconds to wait when another process is writing the index.")
 @click.option("--retry-failed", is_flag=True, help="Try again files that failed before and have not "
               "changed since (they are otherwise reported, not re-read).")
+@click.option("--loader-timeout", type=click.FloatRange(1), default=None, help="Seconds allowed to read "
+              "one file. Default: 120 s plus 10 s per MB (a long recording gets longer), at most one hour.")
+@click.option("--loader-memory", type=click.IntRange(64), default=4096, show_default=True,
+              help="MiB of memory allowed to read one file.")
 def ingest(folder: str, index_dir: str, as_json: bool, dry_run: bool, embedder: str | None,
-           lock_wait: float, retry_failed: bool) -> None:
+           lock_wait: float, retry_failed: bool, loader_timeout: float | None, loader_memory: int) -> None:
     """Add FOLDER (or one file) to the index; only new and changed files are processed.
 
     Files deleted from FOLDER leave the index; renamed files are not re-embedded. Safe to interrupt:
-    every file is committed on its own, and running again finishes the job.
+    every file is committed on its own, and running again finishes the job. Each file is read in a
+    separate worker process with a time and a memory limit: a broken or hostile file is reported
+    with the reason, and every other file still goes in.
     """
+    from ingest.isolation import LoaderLimits
+
     idx = _open(index_dir, embedder)
+    limits = LoaderLimits(fixed_seconds=loader_timeout, memory_mb=loader_memory)
     summary = idx.ingest(folder, dry_run=dry_run, progress=not as_json, lock_wait=lock_wait,
-                         retry_failed=retry_failed)
+                         retry_failed=retry_failed, limits=limits)
     if as_json:
         _emit(summary.to_json())
         return
@@ -177,6 +186,56 @@ def remove(path: str, index_dir: str, lock_wait: float) -> None:
     """Remove a document (its source path as `rag ls` shows it) from the index."""
     count = _open(index_dir).remove(path, lock_wait)
     click.echo(f"removed {count} document{'s' if count != 1 else ''}: {path}")
+
+
+@main.command(name="app")
+@index_option
+@click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="Port to serve on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; the default keeps the app on this machine.")
+def app(index_dir: str, port: int, host: str) -> None:
+    """Open the chat app (Streamlit) on INDEX: upload files, chat with citations, see the sources."""
+    import subprocess
+
+    from ui.launch import app_environment, streamlit_command, url
+
+    Path(index_dir).expanduser().mkdir(parents=True, exist_ok=True)
+    click.echo(f"rag app: {url(port, host)}  (index {Path(index_dir).resolve()}; Ctrl+C stops it)")
+    try:
+        code = subprocess.call(streamlit_command(port, host), env=app_environment(index_dir))
+    except KeyboardInterrupt:
+        code = 0
+    sys.exit(code)
+
+
+@main.command(name="chat")
+@index_option
+@click.option("--conversation", "conversation", default=None, type=int,
+              help="Continue this conversation (its number, as /list or the app's sidebar shows it).")
+@click.option("--llm", "backend", default=None, help="embedded | openai | ollama | none (as for `rag ask`).")
+@click.option("--base-url", default=None, help="Server URL for openai/ollama.")
+@click.option("--model", default=None, help="Model name on the server, or a .gguf path for embedded.")
+@click.option("-k", "k", default=None, type=click.IntRange(1, 50), help="Passages to retrieve (default 5).")
+def chat(index_dir: str, conversation: int | None, backend: str | None, base_url: str | None,
+         model: str | None, k: int | None) -> None:
+    """Chat in the terminal; conversations are shared with the app. /help lists the commands."""
+    from rag.chat import HELP, ChatSession, run_chat
+    from rag.conversations import ConversationStore
+
+    idx = _open(index_dir, overrides={"backend": backend, "base_url": base_url, "model": model, "top_k": k})
+    tty = sys.stdin.isatty()
+    with ConversationStore.open(idx.folder) as store:
+        session = ChatSession(idx, store, idx.settings.llm, idx.settings.top_k, conversation,
+                              stream=sys.stdout.isatty())
+        if tty:
+            click.echo(HELP)
+
+        def prompt() -> None:
+            click.echo("you> ", nl=False)
+
+        if tty:
+            prompt()
+        run_chat(session, click.get_text_stream("stdin"), prompt if tty else None)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from rag.types import Answer, Hit
 from rag.vectors import VectorIndex
 
 if TYPE_CHECKING:
+    from ingest.isolation import LoaderLimits
     from ingest.pipeline import IngestSummary
     from ingest.registry import LoaderSpec
 
@@ -80,13 +81,18 @@ class Index:
 
     def ingest(self, folder: str | Path, dry_run: bool = False, progress: bool = False,
                lock_wait: float = 0.0, registry: dict[str, LoaderSpec] | None = None,
-               retry_failed: bool = False) -> IngestSummary:
-        """Bring the index up to date with `folder` (a folder or one file)."""
+               retry_failed: bool = False, limits: LoaderLimits | None = None) -> IngestSummary:
+        """Bring the index up to date with `folder` (a folder or one file).
+
+        Each file is read in a worker process under `limits` (time and memory per file).
+        """
+        from ingest.isolation import LoaderLimits
         from ingest.pipeline import IngestOptions, ingest_folder
         from ingest.registry import default_registry
 
         registry = registry if registry is not None else default_registry()
-        options = IngestOptions(dry_run=dry_run, retry_failed=retry_failed, progress=progress)
+        options = IngestOptions(dry_run=dry_run, retry_failed=retry_failed, progress=progress,
+                                limits=limits or LoaderLimits())
         if dry_run:
             return ingest_folder(self.store, Path(folder), registry, lambda: self.embedder, options)
         lock = WriteLock(self.folder, lock_wait)

@@ -20,7 +20,8 @@ def print_summary(s: IngestSummary) -> None:
     click.echo(f"{head}added {s.added}, changed {s.changed}, removed {s.removed}, unchanged {s.unchanged}, "
                f"renamed {s.renamed}, failed {len(s.failed)}, skipped {len(s.skipped)}")
     if not s.dry_run:
-        click.echo(f"embedded {s.embedded_chunks} chunks (reused {s.reused_chunks}) in {s.seconds:.1f} s")
+        ocr = f"; OCR read {s.ocr_pages} page{'s' * (s.ocr_pages != 1)}" if s.ocr_pages else ""
+        click.echo(f"embedded {s.embedded_chunks} chunks (reused {s.reused_chunks}){ocr} in {s.seconds:.1f} s")
     for action, sources in s.plan.items():
         for source in sources:
             click.echo(f"  {action:<9} {source}")
