@@ -113,6 +113,10 @@ def ingest_folder(store: Store, folder: Path, registry: dict[str, LoaderSpec],
         assert p.previous is not None
         store.update_stat(p.previous.id, p.entry.mtime_ns, p.entry.source)
     failures, counts, warnings = _load_and_commit(store, root, plan, registry, get_embedder, options)
+    for entry, why in plan.unreadable:
+        error = f"{entry.source}: cannot be read ({why}) — check the file's permissions (e.g. chmod u+r)"
+        failures.append(Failure(entry.source, error))
+        store.record_failure(root, entry.source, ("", entry.size, entry.mtime_ns), entry.loader, error)
     if store.commit_number() != start_commit:
         VectorIndex.build(store).save(store.folder)
     return _summary(plan, skipped, failures, counts, warnings, started)

@@ -3,6 +3,7 @@
 A file whose size and modification time match the index is unchanged without being read. Otherwise
 its content hash decides: same hash means unchanged (only the time is updated), a hash that belongs
 to a file gone from the folder means a rename (no re-embedding), anything else is new content.
+An unzipped export is one entry whose path is its folder; scan.file_hash hashes it over its files.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Plan:
     removed: tuple[DocRecord, ...]
     unchanged: tuple[DocRecord, ...]
     still_failed: tuple[DocRecord, ...] = ()   # failed before and unchanged since: not retried
+    unreadable: tuple[tuple[FileEntry, str], ...] = ()   # could not even be hashed: (entry, why)
 
     @property
     def to_load(self) -> tuple[Planned, ...]:
@@ -45,6 +47,7 @@ def make_plan(entries: list[FileEntry], records: list[DocRecord], retry_failed: 
     touched: list[Planned] = []
     unchanged: list[DocRecord] = []
     still_failed: list[DocRecord] = []
+    unreadable: list[tuple[FileEntry, str]] = []
     for entry in entries:
         record = by_source.get(entry.source)
         if record and record.status == "failed" and not retry_failed and record.loader == entry.loader \
@@ -55,7 +58,11 @@ def make_plan(entries: list[FileEntry], records: list[DocRecord], retry_failed: 
                 (record.size, record.mtime_ns) == (entry.size, entry.mtime_ns):
             unchanged.append(record)
             continue
-        digest = file_hash(entry.path)
+        try:
+            digest = file_hash(entry.path)
+        except OSError as exc:   # reported as a failure, so an older good version stays in the index
+            unreadable.append((entry, exc.strerror or str(exc)))
+            continue
         if record is None:
             moved = gone.pop(digest, None)
             (renamed if moved else added).append(Planned(entry, digest, moved))
@@ -66,4 +73,4 @@ def make_plan(entries: list[FileEntry], records: list[DocRecord], retry_failed: 
     moved_ids = {p.previous.id for p in renamed if p.previous}
     removed = tuple(r for r in records if r.source not in seen and r.id not in moved_ids)
     return Plan(tuple(added), tuple(changed), tuple(renamed), tuple(touched), removed, tuple(unchanged),
-                tuple(still_failed))
+                tuple(still_failed), tuple(unreadable))
