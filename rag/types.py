@@ -54,7 +54,7 @@ def render_locator(locator: Locator) -> str:
         parts.append(str(locator["notion_path"]))
     if "row" in locator:              # a row of a table or database
         parts.append(f"row {locator['row']}")
-    if "heading" in locator and not parts:
+    if "heading" in locator and (not parts or "notion_path" in locator or "member" in locator):
         parts.append(f"§ {locator['heading']}")
     return ", ".join(parts)
 
