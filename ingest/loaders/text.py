@@ -1,6 +1,9 @@
 """Plain text (.txt) and Markdown (.md, .markdown) files.
 
-A .txt file is one Section holding the whole text (locator {}); its title is the file stem.
+A .txt file is one Section holding the whole text (locator {}); its title is the file stem. A .txt
+transcript, where most lines are "Name: text" (optionally after a [hh:mm:ss] or (mm:ss) stamp), is
+split into groups of speaker turns instead ({"speaker": "Ana"}, plus "start"/"end" with stamps; see
+transcript.py); text before the first turn is a Section of its own (locator {}).
 A Markdown file is split at ATX headings (`#` to `######`, not inside fenced code): each Section
 holds a heading line and its body, with the locator {"heading": "Parent > Child", "line": n}
 (n is the heading's line, counted from 1). Text before the first heading is its own Section
@@ -61,15 +64,25 @@ def read_text(path: Path, source: str) -> tuple[str, str]:
 
 
 def load_txt(path: Path, source: str, doc_id: str) -> Document:
-    """A plain text file as one Section."""
+    """A plain text file as one Section, or a "Name: text" transcript as Sections of speaker turns."""
+    from ingest.loaders.transcript import group_utterances, parse_turns  # it imports this module
+
     text, encoding = read_text(path, source)
+    meta: dict[str, Any] = {"encoding": encoding}
+    sections = [Section(text.strip("\n"))]
+    transcript = parse_turns(text)
+    if transcript:
+        preamble, turns = transcript
+        sections = [Section(preamble)] if preamble else []
+        sections += group_utterances(turns)
+        meta.update(transcript=True, speakers=sorted({t.speaker for t in turns if t.speaker}))
     return Document(
         doc_id=doc_id,
         source=source,
         kind="text",
         title=path.stem,
-        sections=(Section(text.strip("\n")),),
-        meta={"encoding": encoding},
+        sections=tuple(sections),
+        meta=meta,
     )
 
 
