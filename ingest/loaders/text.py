@@ -57,10 +57,23 @@ def read_bytes(path: Path, source: str) -> bytes:
 
 def read_text(path: Path, source: str) -> tuple[str, str]:
     """(text, encoding) of a text file; an unreadable or empty file is a LoaderError."""
-    text, encoding = decode_text(read_bytes(path, source))
+    data = read_bytes(path, source)
+    text, encoding = decode_text(data)
     if not text.strip():
         raise LoaderError(f"{source}: the file is empty — nothing to index")
+    if _binary_share(data[:65536], text[:65536]) > 0.1:
+        raise LoaderError(f"{source}: this looks like a binary file, not text (many control bytes) — if it "
+                          "is a document in another format, give it that format's suffix")
     return text, encoding
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
+def _binary_share(head: bytes, text: str) -> float:
+    """The share of control characters (or of NUL bytes, for text with no BOM) at the start of a file."""
+    nuls = 0.0 if any(head.startswith(bom) for bom, _ in _BOMS) else head.count(0) / max(1, len(head))
+    return max(nuls, len(_CONTROL.findall(text)) / max(1, len(text)))
 
 
 def load_txt(path: Path, source: str, doc_id: str) -> Document:
