@@ -34,12 +34,18 @@ class LoaderSpec:
 
 def default_registry() -> dict[str, LoaderSpec]:
     """A fresh suffix -> loader dict holding every built-in loader."""
-    from ingest.loaders import html, jsonl, pdf, text
+    from ingest.loaders import audio, eml, html, image, jsonl, office, pdf, text, transcript
 
     registry: dict[str, LoaderSpec] = {}
-    for module in (pdf, text, html, jsonl):
+    for module in (pdf, text, html, jsonl, audio, transcript, office, eml, image):
         for suffix, spec in module.LOADERS.items():
             registry[suffix] = spec
+    # A key ending in "/" names a kind of folder rather than a suffix: an unzipped export that scan.py
+    # takes as one entry ("slack/", "notion/"). ".zip" files are dispatched by their content.
+    from ingest.loaders import archive, notion, slack
+
+    for module in (archive, slack, notion):
+        registry.update(module.LOADERS)
     return registry
 
 

@@ -1,9 +1,11 @@
-"""PDF files with a text layer, read with pypdf: one Section per physical page.
+"""PDF files, read with pypdf: one Section per physical page; scanned pages are read by OCR.
 
 The locator is {"page": n} counted from 1; where the PDF defines printed page labels that differ
-from n (proceedings printed as pp. 84-91), {"page": 1, "page_label": "84"}. Pages without text are
-skipped and listed in meta["pages_without_text"]; a page whose extraction fails is skipped too and
-the failure recorded in meta["warnings"], so one bad page never costs the whole document.
+from n (proceedings printed as pp. 84-91), {"page": 1, "page_label": "84"}. A page with (nearly) no
+text layer that shows a scan is rendered and OCR'd (ingest/loaders/pdf_ocr.py); its locator gains
+"ocr": True and meta["ocr_pages"] counts such pages. Pages without text are skipped and listed in
+meta["pages_without_text"]; a page whose extraction or OCR fails is skipped too and the failure
+recorded in meta["warnings"], so one bad page never costs the whole document.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ingest.loaders.pdf_ocr import ScannedPages, read_scanned_pages
 from ingest.loaders.pdf_text import clean_page_text, hyphenated_compounds, normalise_chars
 from ingest.registry import LoaderSpec
 from rag.errors import LoaderError
@@ -88,10 +91,12 @@ def _page_labels(reader: Any, count: int, warnings: list[str]) -> list[str]:
     return labels if len(labels) == count else []
 
 
-def _locator(page: int, labels: list[str]) -> dict[str, Any]:
+def _locator(page: int, labels: list[str], ocr: bool = False) -> dict[str, Any]:
     locator: dict[str, Any] = {"page": page}
     if labels and labels[page - 1] and labels[page - 1] != str(page):
         locator["page_label"] = labels[page - 1]
+    if ocr:
+        locator["ocr"] = True
     return locator
 
 
@@ -148,17 +153,29 @@ def _title(reader: Any, first_page_text: str, path: Path) -> str:
     return title or _first_line_title(first_page_text) or path.stem
 
 
-def _no_text_error(source: str, count: int, warnings: list[str]) -> LoaderError:
-    failed = [w for w in warnings if w.startswith("page ")]
+def _no_text_error(source: str, count: int, warnings: list[str], scans: ScannedPages) -> LoaderError:
+    failed = [w for w in warnings if "text extraction failed" in w]
     if failed and len(failed) == count:
         return LoaderError(
             f"{source}: text extraction failed on every page (first: {failed[0]}) — the PDF may be "
             "damaged; repair it (e.g. qpdf in.pdf out.pdf) or export it again"
         )
+    if scans.unavailable:
+        return LoaderError(
+            f"{source}: no page has a text layer (a scanned PDF) and OCR is unavailable: {scans.unavailable}; "
+            "or add a text layer first (e.g. ocrmypdf in.pdf out.pdf) and ingest again"
+        )
+    if scans.scanned:
+        ocr_failed = [w for w in warnings if w.startswith("page ") and "text extraction" not in w]
+        why = f" ({ocr_failed[0]})" if ocr_failed else ""
+        return LoaderError(
+            f"{source}: no page has a text layer and OCR found no text on its {len(scans.scanned)} scanned "
+            f"page(s){why} — if the pages hold text, scan them again sharper (300 dpi), or add a text layer "
+            "(e.g. ocrmypdf in.pdf out.pdf) and ingest again"
+        )
     return LoaderError(
-        f"{source}: no page has a text layer (a scanned PDF?) — OCR for scanned pages needs "
-        "tesseract-ocr (apt-get install tesseract-ocr tesseract-ocr-eng; pip install pytesseract "
-        "pypdfium2), or add a text layer first (e.g. ocrmypdf in.pdf out.pdf) and ingest again"
+        f"{source}: no page has a text layer or anything drawn on it to OCR (the pages are blank) — check "
+        "that this is the file you meant"
     )
 
 
@@ -171,16 +188,22 @@ def load_pdf(path: Path, source: str, doc_id: str) -> Document:
     labels = _page_labels(reader, count, warnings)
     compounds = hyphenated_compounds("\n".join(raw_pages))
     texts = [clean_page_text(raw, compounds) for raw in raw_pages]
-    sections = tuple(Section(text, _locator(n, labels)) for n, text in enumerate(texts, 1) if text)
+    scans = read_scanned_pages(path, source, raw_pages, warnings)
+    ocr_text = {i: text for i, text in scans.texts.items() if text}
+    texts = [ocr_text.get(i, text) for i, text in enumerate(texts)]
+    sections = tuple(
+        Section(text, _locator(n, labels, n - 1 in ocr_text)) for n, text in enumerate(texts, 1) if text
+    )
     if not sections:
-        raise _no_text_error(source, count, warnings)
+        raise _no_text_error(source, count, warnings, scans)
     meta: dict[str, Any] = {
         "page_count": count,
         "pages": count,
+        "ocr_pages": len(scans.texts),  # pages OCR read, whether it found text there or not
         "pages_without_text": [n for n, text in enumerate(texts, 1) if not text],
         "warnings": warnings,
     }
-    title = _title(reader, raw_pages[0], path)
+    title = _title(reader, ocr_text.get(0, raw_pages[0]), path)
     return Document(doc_id=doc_id, source=source, kind="pdf", title=title, sections=sections, meta=meta)
 
 
