@@ -50,3 +50,13 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real-world data folder {SHARED_DATA} is absent (it sits beside the checkout in CI)")
     return SHARED_DATA
+
+
+def sample_sources() -> list[str]:
+    """What an ingest of sample_docs/ adds: every sample the loaders read (.ragignore leaves out the rest)."""
+    from ingest.registry import default_registry
+    from ingest.scan import scan_folder
+
+    entries, skipped = scan_folder(SAMPLES, default_registry())
+    assert not skipped, skipped
+    return [e.source for e in entries]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SAMPLES
+from conftest import SAMPLES, sample_sources
 
 from ingest.chunking import embedding_text
 from rag import Index
@@ -19,7 +19,7 @@ NONE = LLMSettings(backend="none")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Index:
     idx = Index.open(tmp_path_factory.mktemp("idx") / "index")
     summary = idx.ingest(SAMPLES)
-    assert summary.added == 4 and not summary.failed
+    assert summary.added == len(sample_sources()) and not summary.failed
     return idx
 
 

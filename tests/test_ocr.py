@@ -10,7 +10,7 @@ on Debian 12, and asserted with a small margin:
 | real_docs/pdfs/tesseract_phototest_scanned.pdf | 0.000 | 0.000 |
 | real_docs/pdfs/tesseract_eurotext_scanned.pdf | 0.024 | 0.024 |
 | real_docs/images/donut_sample_document.png (handwriting) | 0.196 | 0.373 |
-| real_docs/images/cord_test_receipt_00004.png (crumpled, faint dot-matrix print; read as a photo) | 1.43 (2 of 8 amounts exact) | 1.000 |
+| real_docs/images/cord_test_receipt_00004.png (crumpled; read as a photo) | 1.43 (2 of 8 amounts) | 1.000 |
 | sample_docs/receipt.png | 0.021 | 0.179 |
 | sample_docs/scanned_memo.pdf | 0.000 | 0.054 |
 """
