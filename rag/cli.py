@@ -227,15 +227,14 @@ def chat(index_dir: str, conversation: int | None, backend: str | None, base_url
     with ConversationStore.open(idx.folder) as store:
         session = ChatSession(idx, store, idx.settings.llm, idx.settings.top_k, conversation,
                               stream=sys.stdout.isatty())
-        if tty:
-            click.echo(HELP)
 
         def prompt() -> None:
             click.echo("you> ", nl=False)
 
         if tty:
+            click.echo(HELP)
             prompt()
-        run_chat(session, click.get_text_stream("stdin"), prompt if tty else None)
+        run_chat(session, sys.stdin, prompt if tty else None)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ QUESTIONS = [
 ]
 
 
-@pytest.mark.parametrize("question,source,locator", QUESTIONS, ids=[q[:40] for q in QUESTIONS])
+@pytest.mark.parametrize("question,source,locator", QUESTIONS, ids=[q[0][:40] for q in QUESTIONS])
 def test_the_right_place_comes_back(question: str, source: str, locator: dict[str, Any],
                                     real_index: tuple[Index, IngestSummary]) -> None:
     idx, _ = real_index
