@@ -25,7 +25,7 @@ WHEELHOUSE := $(HOME)/.cache/rag-memory/wheels
 LLAMA_STAMP := $(WHEELHOUSE)/.llama-cpp-python-$(LLAMA_VERSION)-portable
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: demo test install system lint typecheck bench-papers clean-demo
+.PHONY: demo test install system lint typecheck bench-papers bench-sources clean-demo
 
 demo: install                      ## ingest sample_docs/ and answer questions with citations
 	$(BIN)/rag ingest sample_docs --index demo-index
@@ -75,6 +75,9 @@ bench-papers: install              ## foundation benchmark on ../shared/data/rea
 	$(BIN)/pip install -q -e ".[bench]" "torch==2.13.0"
 	$(BIN)/pip install -q --no-deps "llama-index-readers-file==0.7.0"
 	$(BIN)/python bench/papers.py --out bench/out/papers.json
+
+bench-sources: install             ## OCR error rates, speech WER and real-time factor, isolation overhead (real_docs)
+	$(BIN)/python bench/sources.py --out bench/out/sources.json
 
 clean-demo:
 	rm -rf demo-index
