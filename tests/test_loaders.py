@@ -72,10 +72,10 @@ def test_pdf_page_without_text_is_skipped_and_recorded(tmp_path: Path) -> None:
     assert doc.title == "Field Survey Summary"  # no /Title: the largest type on page 1
 
 
-def test_pdf_without_any_text_layer_is_an_error(tmp_path: Path) -> None:
-    path = tmp_path / "scan.pdf"
-    _make_samples().write_pdf(path, [[], []])
-    with pytest.raises(LoaderError, match=r"^scan\.pdf: no page has a text layer.*tesseract-ocr"):
+def test_pdf_with_only_blank_pages_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "blank.pdf"
+    _make_samples().write_pdf(path, [[], []])  # no text and nothing drawn: nothing for OCR either
+    with pytest.raises(LoaderError, match=r"^blank\.pdf: no page has a text layer or anything drawn on it .* — "):
         load(path)
 
 
@@ -230,8 +230,4 @@ def test_real_papers_text_matches_the_reference_parse(shared_data: Path, name: s
     assert worst >= MIN_PARAGRAPH
 
 
-@pytest.mark.realdata
-@pytest.mark.parametrize("name", ["tesseract_eurotext_scanned", "tesseract_phototest_scanned"])
-def test_scanned_pdfs_say_they_have_no_text_layer(shared_data: Path, name: str) -> None:
-    with pytest.raises(LoaderError, match=rf"^{name}\.pdf: no page has a text layer .*tesseract-ocr"):
-        load(shared_data / "real_docs" / "pdfs" / f"{name}.pdf")
+# Scanned PDFs (no text layer) are read by OCR: tests/test_ocr.py.
