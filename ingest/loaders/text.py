@@ -61,7 +61,7 @@ def read_text(path: Path, source: str) -> tuple[str, str]:
     text, encoding = decode_text(data)
     if not text.strip():
         raise LoaderError(f"{source}: the file is empty — nothing to index")
-    if _binary_share(data[:65536], text[:65536]) > 0.1:
+    if len(data) >= 256 and _binary_share(data[:65536], text[:65536]) > 0.1:
         raise LoaderError(f"{source}: this looks like a binary file, not text (many control bytes) — if it "
                           "is a document in another format, give it that format's suffix")
     return text, encoding
