@@ -149,7 +149,7 @@ def test_malformed_srt_keeps_valid_cues_and_warns(tmp_path: Path) -> None:
         ("empty.vtt", b"", "the file is empty"),
         ("header_only.vtt", b"WEBVTT\n\n", "no cue with a valid timing line"),
         ("garbage.srt", b"this is not\na subtitle file\n\nat all\n", "no cue with a valid timing line"),
-        ("binary.srt", bytes(range(1, 256)) * 4, "looks like a binary file"),
+        ("binary.srt", bytes(range(1, 256)) * 4, "this looks like a binary file"),
         ("only_bad.srt", b"1\n00:00:01,000 --> 00:61:00,000\ntext\n", "no cue with a valid timing line"),
     ],
 )
