@@ -358,6 +358,8 @@ def test_viewer_kinds() -> None:
     assert source_kind("slack", Path("export.zip"), {"channel": "general", "date": "2026-01-02"}) == "slack"
     assert source_kind("notion", Path("n.zip"), {"notion_path": "Projects/API"}) == "notion"
     assert source_kind("markdown", Path("n.md"), {"heading": "A"}) == "text"
+    assert source_kind("vtt", Path("talk.vtt"), {"start": 0.0, "end": 16.2}) == "text"   # times, no sound
+    assert source_kind("video", Path("v.mp4"), {"start": 3.0}) == "video"
     assert marked_html("a <b> c", (2, 5)) == ('<div class="rag-source" style="white-space: pre-wrap; '
                                               'line-height: 1.5">a <mark>&lt;b&gt;</mark> c</div>')
     assert "<b>anna: </b>hello" in slack_html("anna: hello\nbo: hi", (0, 5))

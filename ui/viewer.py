@@ -35,7 +35,7 @@ def source_kind(kind: str, path: Path, locator: dict[str, object]) -> str:
         return "text"
     if suffix in VIDEO_SUFFIXES:
         return "video"
-    if "start" in locator or kind == "audio" or suffix in AUDIO_SUFFIXES:
+    if kind == "audio" or suffix in AUDIO_SUFFIXES:   # a .vtt/.srt has times too, but no sound: text
         return "audio"
     if suffix in IMAGE_SUFFIXES or kind == "image":
         return "image"
