@@ -25,7 +25,7 @@ WHEELHOUSE := $(HOME)/.cache/rag-memory/wheels
 LLAMA_STAMP := $(WHEELHOUSE)/.llama-cpp-python-$(LLAMA_VERSION)-portable
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: demo test install system lint typecheck bench-papers bench-sources clean-demo
+.PHONY: demo test install system lint typecheck bench-papers bench-sources bench-scifact bench-squad clean-demo
 
 demo: install                      ## ingest sample_docs/ and answer questions with citations
 	$(BIN)/rag ingest sample_docs --index demo-index
@@ -78,6 +78,12 @@ bench-papers: install              ## foundation benchmark on ../shared/data/rea
 
 bench-sources: install             ## OCR error rates, speech WER and real-time factor, isolation overhead (real_docs)
 	$(BIN)/python bench/sources.py --out bench/out/sources.json
+
+bench-scifact: install             ## BEIR SciFact: ingest, test nDCG@10 / Recall@100 / MRR@10, our dense-only, BM25-only, RRF
+	$(BIN)/python bench/scifact.py --train --out bench/out/scifact.json
+
+bench-squad: install               ## SQuAD 2.0 slice: correct answers and refusals, --llm none and embedded
+	$(BIN)/python bench/squad.py --llm none embedded --out bench/out/squad.json
 
 clean-demo:
 	rm -rf demo-index

@@ -237,5 +237,31 @@ def chat(index_dir: str, conversation: int | None, backend: str | None, base_url
         run_chat(session, sys.stdin, prompt if tty else None)
 
 
+@main.command(name="eval")
+@click.argument("dataset", type=click.Path(exists=True))
+@index_option
+@click.option("--split", default="test", show_default=True, help="BEIR: which qrels/<split>.tsv to score.")
+@click.option("--llm", "backend", default=None, help="QA: embedded | openai | ollama | none (as for `rag ask`).")
+@click.option("-k", "k", default=None, type=click.IntRange(1, 50), help="QA: passages for hit@k (default 5).")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="Per-query results (JSON Lines; the summary goes beside it as .json). "
+                   "Default: <index>/eval/<dataset>-<split>.jsonl")
+@click.option("--json", "as_json", is_flag=True, help="Print only the summary as one JSON object.")
+def evaluate(dataset: str, index_dir: str, split: str, backend: str | None, k: int | None, out: str | None,
+             as_json: bool) -> None:
+    """Measure retrieval on a BEIR folder (nDCG@10, Recall@100, MRR@10; its corpus is ingested into the
+    index first) or answers on a QA .jsonl file (hit@k, correct answers, correct and wrong refusals)."""
+    from rag.eval import evaluate as run_eval
+    from rag.eval import table
+
+    idx = _open(index_dir, overrides={"backend": backend, "top_k": k})
+    run = run_eval(idx, Path(dataset), split, idx.settings.llm, idx.settings.top_k,
+                   Path(out) if out else None, progress=not as_json)
+    if as_json:
+        _emit(run.summary)
+        return
+    click.echo(table(run))
+
+
 if __name__ == "__main__":
     main()

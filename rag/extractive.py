@@ -11,12 +11,16 @@ from rag.types import Answer, Citation, Hit
 
 
 def _candidates(sources: list[Hit]) -> list[tuple[int, int, int]]:
-    """(source index, start, end) of each sentence of each source, offsets within the chunk."""
+    """(source index, start, end) of each sentence of each source, offsets within the chunk. A unit under
+    four words (a receipt line: "TOTAL 65.84") is quoted with the next one or two, up to four words."""
     out = []
     for i, hit in enumerate(sources):
-        for a, b in sentence_ranges(hit.chunk.text):
-            if len(hit.chunk.text[a:b].split()) >= 4:
-                out.append((i, a, b))
+        ranges = sentence_ranges(hit.chunk.text)
+        for n, (a, _) in enumerate(ranges):
+            for _, b in ranges[n: n + 3]:
+                if len(hit.chunk.text[a:b].split()) >= 4:
+                    out.append((i, a, b))
+                    break
     return out
 
 
@@ -32,7 +36,11 @@ def answer_extractive(question: str, hits: list[Hit], embedder: Embedder, settin
     scored = sorted(((0.6 * float(sim) + 0.4 * coverage(question, text), cand)
                      for sim, text, cand in zip(similarity, texts, candidates, strict=True)), reverse=True)
     bar = max(settings.min_sentence_score, 0.85 * scored[0][0])  # only sentences close to the best one
-    chosen = [c for s, c in scored if s >= bar][: settings.extractive_sentences]
+    chosen: list[tuple[int, int, int]] = []
+    for score, (i, a, b) in scored:   # best first; a span overlapping one already chosen adds nothing
+        if score >= bar and len(chosen) < settings.extractive_sentences and \
+                not any(i == j and a < d and c < b for j, c, d in chosen):
+            chosen.append((i, a, b))
     if not chosen:
         return not_found(question, hits, prompt, "extractive")
     parts: list[str] = []

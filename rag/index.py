@@ -124,7 +124,8 @@ class Index:
             return not_found(question, hits, "(no passage cleared the relevance bar: the model was not called)",
                              llm.model or llm.backend)
         return answer_with_llm(question, hits, make_backend(llm), answer_settings, on_token,
-                               fallback=lambda: answer_extractive(question, hits, self.embedder, answer_settings))
+                               fallback=lambda: answer_extractive(question, hits, self.embedder, answer_settings),
+                               embedder=self.embedder)
 
     def documents(self) -> list[DocRecord]:
         return self.store.documents()

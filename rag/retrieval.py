@@ -1,18 +1,26 @@
-"""Hybrid retrieval: dense (FAISS) and lexical (BM25 over FTS5) candidates, fused into one ranking."""
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25 over FTS5) candidates, fused into one ranking.
+
+The candidates are the top `depth` (at least k) of each retriever. Every candidate gets both scores (its
+cosine from its stored vector, its BM25 score by an indexed look-up), each min-max scaled by the top
+`depth` candidates, and the two are mixed half and half. On BEIR SciFact (tuned on train only) this
+"completed" fusion gave test nDCG@10 0.742 against 0.735 for the same fusion over the two top lists
+(a passage missing from one list scoring 0 there) and 0.71 for reciprocal rank fusion; bench/scifact.py.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rag.types import Hit
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from rag.embedders import Embedder
-    from rag.store import Store
+    from rag.store import Store, StoredChunk
     from rag.vectors import VectorIndex
 
 STOPWORDS = frozenset("""
@@ -26,13 +34,13 @@ paper papers according described describe describes use used using does did do s
 """.split())
 
 Ranking = list[tuple[int, float]]
-Fusion = Callable[[list[Ranking]], dict[int, float]]
 
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    depth: int = 60            # candidates taken from each retriever
-    fusion: str = "convex"     # convex (min-max normalised, equal weights) or rrf
+    depth: int = 60            # candidates taken from each retriever (at least k)
+    fusion: str = "convex"     # convex (completed, min-max normalised scores) or rrf
+    dense_weight: float = 0.5  # convex: the dense share; BM25 gets the rest
     rrf_k: int = 60
     title_weight: float = 2.0
     per_place: int = 2         # at most this many passages from one place (source + page/heading)
@@ -61,41 +69,57 @@ def rrf(rankings: list[Ranking], k: int = 60) -> dict[int, float]:
     return fused
 
 
-def convex(rankings: list[Ranking], weights: tuple[float, ...] = (0.5, 0.5)) -> dict[int, float]:
-    """Weighted sum of min-max normalised scores (a candidate missing from a ranking scores 0 there)."""
-    fused: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights, strict=False):
-        if not ranking:
-            continue
-        scores = [s for _, s in ranking]
-        low, span = min(scores), (max(scores) - min(scores)) or 1.0
-        for row, score in ranking:
-            fused[row] = fused.get(row, 0.0) + weight * (score - low) / span
-    return fused
+def scale(scores: dict[int, float], reference: set[int]) -> dict[int, float]:
+    """Min-max normalisation whose min and max come from the `reference` rows only (the other rows may
+    fall below 0): the top of a ranking then does not move when more candidates are asked for."""
+    known = [scores[r] for r in reference if r in scores] or list(scores.values()) or [0.0]
+    low, span = min(known), (max(known) - min(known)) or 1.0
+    return {row: (score - low) / span for row, score in scores.items()}
 
 
-def fuse(rankings: list[Ranking], settings: RetrievalSettings) -> dict[int, float]:
-    if settings.fusion == "convex":
-        return convex(rankings)
-    return rrf(rankings, settings.rrf_k)
+def completed_convex(candidates: dict[int, StoredChunk], query: np.ndarray, lexical: dict[int, float],
+                     reference: set[int], dense_weight: float) -> dict[int, float]:
+    """Convex fusion over completed scores: every candidate, whichever retriever found it, has its cosine
+    (from its stored vector) and its BM25 score (0 where no query word occurs), so a passage that one side
+    ranked below its cut keeps its real score there instead of 0. Both are min-max scaled over the
+    candidates of the first `depth` of each ranking (`reference`)."""
+    import numpy as np
+
+    rows = list(candidates)
+    if not rows:
+        return {}
+    matrix = np.frombuffer(b"".join(candidates[r].vector for r in rows), dtype=np.float32).reshape(len(rows), -1)
+    dense = scale(dict(zip(rows, (float(c) for c in matrix @ query), strict=True)), reference)
+    words = scale({r: lexical.get(r, 0.0) for r in rows}, reference)
+    return {r: dense_weight * dense[r] + (1.0 - dense_weight) * words[r] for r in rows}
 
 
 def retrieve(store: Store, vectors: VectorIndex, embedder: Embedder, question: str, k: int,
              settings: RetrievalSettings | None = None) -> list[Hit]:
-    import numpy as np
-
     settings = settings or RetrievalSettings()
     query = embedder.embed([question])[0]
-    dense = vectors.search(query, settings.depth)
+    depth = max(settings.depth, k)
+    dense = vectors.search(query, depth)
     match = fts_query(question)
-    lexical = store.lexical(match, settings.depth, settings.title_weight) if match else []
-    fused = fuse([dense, lexical], settings)
+    lexical = store.lexical(match, depth, settings.title_weight) if match else []
+    stored = store.chunks_by_row(list(dict.fromkeys([row for row, _ in dense + lexical])))
+    if settings.fusion == "convex":
+        scores = dict(lexical)
+        scores.update(store.lexical_for(match, [r for r in stored if r not in scores], settings.title_weight))
+        reference = {row for row, _ in dense[: settings.depth] + lexical[: settings.depth]}
+        fused = completed_convex(stored, query, scores, reference, settings.dense_weight)
+    else:
+        fused = rrf([dense, lexical], settings.rrf_k)
     top = sorted(fused.items(), key=lambda item: -item[1])[: max(k * 4, k + 20)]
-    stored = store.chunks_by_row([row for row, _ in top])
-    hits = [Hit(stored[row].chunk, score, stored[row].source, stored[row].title,
-                float(np.frombuffer(stored[row].vector, dtype=np.float32) @ query))
+    hits = [Hit(stored[row].chunk, score, stored[row].source, stored[row].title, _cosine(stored[row], query))
             for row, score in top if row in stored]
     return diversify(hits, k, settings.per_place)
+
+
+def _cosine(stored: StoredChunk, query: np.ndarray) -> float:
+    import numpy as np
+
+    return float(np.frombuffer(stored.vector, dtype=np.float32) @ query)
 
 
 def diversify(hits: list[Hit], k: int, per_place: int) -> list[Hit]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ingest.chunking import context_title
 from rag.errors import IndexFormatError, IndexLockedError
 from rag.types import Chunk, Document
 
@@ -210,7 +211,7 @@ class Store:
                     (chunk.chunk_id, doc_row, chunk.section, chunk.start, chunk.end, chunk.text,
                      json.dumps(chunk.locator), embed_hash, vector.astype("float32").tobytes()))
                 self.db.execute("INSERT INTO chunks_fts(rowid, title, text) VALUES (?, ?, ?)",
-                                (cur.lastrowid, doc.title, chunk.text))
+                                (cur.lastrowid, context_title(doc.title, chunk.locator), chunk.text))
             self._bump_commit()
         return doc_row
 
@@ -298,6 +299,21 @@ class Store:
             return [(int(r), float(s)) for r, s in self.db.execute(sql, (title_weight, match, limit))]
         except sqlite3.OperationalError:
             return []
+
+    def lexical_for(self, match: str, rows: list[int], title_weight: float = 2.0) -> dict[int, float]:
+        """The BM25 score (as `lexical` gives it) of each of `rows` that matches; one indexed look-up a row."""
+        if not match:
+            return {}
+        sql = "SELECT -bm25(chunks_fts, ?, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid = ?"
+        found: dict[int, float] = {}
+        try:
+            for row in rows:
+                score = self.db.execute(sql, (title_weight, match, row)).fetchone()
+                if score is not None:
+                    found[row] = float(score[0])
+        except sqlite3.OperationalError:
+            return {}
+        return found
 
     def close(self) -> None:
         self.db.close()

@@ -7,10 +7,11 @@ from conftest import SAMPLES, sample_sources
 
 from ingest.chunking import embedding_text
 from rag import Index
+from rag.answer import AnswerSettings, check_support
 from rag.llm import LLMSettings
 from rag.prompts import NOT_FOUND
 from rag.textmatch import cited_numbers
-from rag.types import Chunk
+from rag.types import Chunk, Hit
 
 NONE = LLMSettings(backend="none")
 
@@ -77,3 +78,25 @@ def test_chunks_fit_the_model_window(index: Index) -> None:
     for text, title in rows:
         shown = embedding_text(title, Chunk("", "", text, {}, 0, len(text)))
         assert len(embedder.token_spans(shown)) <= embedder.max_tokens
+
+
+@pytest.mark.slow
+def test_support_check_weighs_meaning_with_the_embedder(index: Index) -> None:
+    text = "The hydrophones are recalibrated every 90 days by the field team. The boat engine cost 48,000 euros."
+    sources = [Hit(Chunk("c", "d", text, {"page": 1}, 0, len(text)), 1.0, "a.pdf")]
+    answer = "Hydrophone recalibration happens every 90 days [1]. Whales sing louder in warm water [1]."
+    lexical_only, dropped = check_support(answer, sources, AnswerSettings())
+    assert lexical_only == "" and len(dropped) == 2   # "recalibration happens" shares too few words
+    checked, dropped = check_support(answer, sources, AnswerSettings(), index.embedder)
+    assert checked == "Hydrophone recalibration happens every 90 days [1]."   # a paraphrase: same meaning
+    assert dropped == ("Whales sing louder in warm water.",)
+
+
+def test_a_sentence_with_invented_numbers_is_not_supported() -> None:
+    from rag.answer import numbers_in
+
+    source = "SUBTOTAL 59.85\nSERVICE 10% 5.99\nTOTAL 65.84\nCard 1,250 points"
+    assert numbers_in("The total was 65.84 [1].", source)
+    assert numbers_in("The card has 1250 points.", source)
+    assert not numbers_in("The total on the receipt is 10.59 cents (28.47%) [1].", source)
+    assert numbers_in("No numbers here at all.", source)

@@ -231,3 +231,12 @@ def test_real_papers_text_matches_the_reference_parse(shared_data: Path, name: s
 
 
 # Scanned PDFs (no text layer) are read by OCR: tests/test_ocr.py.
+
+
+def test_short_lines_are_units_of_their_own() -> None:
+    from ingest.chunking import sentence_ranges
+
+    receipt = "HARBOR LIGHTS BISTRO\nSUBTOTAL 59.85\nTOTAL 65.84"
+    assert [receipt[a:b] for a, b in sentence_ranges(receipt)] == receipt.split("\n")
+    prose = "A wrapped paragraph of prose, whose lines are long enough to be text\nrather than a list of items."
+    assert len(sentence_ranges(prose)) == 1

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from rag import Index
-from rag.retrieval import convex, diversify, fts_query, query_terms, rrf
+from rag.retrieval import diversify, fts_query, query_terms, rrf, scale
 from rag.types import Chunk, Hit
 
 
@@ -15,9 +17,9 @@ def test_rrf_rewards_agreement() -> None:
     assert fused[1] == 1 / 61 and fused[3] == 1 / 62
 
 
-def test_convex_normalises_each_ranking() -> None:
-    fused = convex([[(1, 0.9), (2, 0.5)], [(2, 30.0), (3, 10.0)]])
-    assert fused == {1: 0.5, 2: 0.5, 3: 0.0}
+def test_scale_takes_min_and_max_from_the_reference_rows_only() -> None:
+    assert scale({1: 0.9, 2: 0.5, 3: 0.1}, {1, 2}) == pytest.approx({1: 1.0, 2: 0.0, 3: -1.0})
+    assert scale({1: 2.0, 2: 2.0}, {1, 2}) == {1: 0.0, 2: 0.0}  # no spread: no division by zero
 
 
 def hit(source: str, locator: dict, row: int) -> Hit:
@@ -45,3 +47,18 @@ def test_search_survives_odd_questions(tmp_path: Path) -> None:
     idx.ingest(folder)
     for question in ['"unbalanced', "NEAR(a b)", "*", "ünïcödé?", "a OR b AND NOT c", "s2orc:"]:
         assert isinstance(idx.search(question, k=3), list)
+
+
+def test_completed_fusion_finds_what_either_side_finds_and_k_does_not_move_the_top(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    words = ["walrus", "glacier", "turbine", "orchard", "lantern", "harbour", "meadow", "quarry"]
+    for i, word in enumerate(words):
+        (folder / f"{word}.txt").write_text(f"Notes on the {word}: the {word} number {i} is kept here.",
+                                            encoding="utf-8")
+    idx = Index.open(tmp_path / "idx", embedder="hashing-64")
+    idx.ingest(folder)
+    assert idx.search("quarry", k=1)[0].source == "quarry.txt"
+    top3 = [(h.source, h.score) for h in idx.search("turbine orchard notes", k=3)]
+    top8 = [(h.source, h.score) for h in idx.search("turbine orchard notes", k=8)]
+    assert top8[:3] == top3 and {s for s, _ in top3[:2]} == {"turbine.txt", "orchard.txt"}
