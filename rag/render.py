@@ -73,7 +73,21 @@ def print_documents(docs: list[DocRecord]) -> None:
         click.echo("the index is empty — add files with: rag ingest FOLDER --index DIR")
         return
     for d in docs:
-        pages = d.meta.get("page_count")
-        size = f"{pages} pages" if pages else d.kind
         status = d.status if not d.error else f"{d.status}; last update failed: {d.error}"
-        click.echo(f"{d.source}\t{size}\t{d.chunks} chunks\t{status}")
+        click.echo(f"{d.source}\t{_extent(d)}\t{_plural(d.chunks, 'chunk')}\t{status}")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def _extent(d: DocRecord) -> str:
+    """The kind, with pages (and how many were OCR'd) or duration where the loader reported them."""
+    pages = d.meta.get("page_count") or d.meta.get("pages")
+    extent = _plural(int(pages), "page") if pages else ""
+    if d.meta.get("ocr_pages"):
+        extent += f" ({d.meta['ocr_pages']} OCR'd)" if pages else "OCR'd"
+    if d.meta.get("duration"):
+        s = int(float(d.meta["duration"]))
+        extent = f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return f"{d.kind or '—'} {extent}".strip()
