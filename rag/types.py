@@ -52,6 +52,8 @@ def render_locator(locator: Locator) -> str:
         parts.append(str(locator["speaker"]))
     if "notion_path" in locator:
         parts.append(str(locator["notion_path"]))
+    if "record" in locator:           # one record of a JSON Lines file
+        parts.append(f"record {locator['record']}")
     if "row" in locator:              # a row of a table or database
         parts.append(f"row {locator['row']}")
     if "heading" in locator and (not parts or "notion_path" in locator or "member" in locator):

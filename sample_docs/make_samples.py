@@ -195,12 +195,30 @@ def write_pdf(path: Path, pages: list[list[str]], title: str = "", first_label: 
     path.write_bytes(bytes(body))
 
 
+# One JSON object per line, as BEIR corpora and note exports are: each record is its own section.
+RECORDS = [
+    {"_id": "obs-0412", "title": "Grey seal pup count, Skerry Point",
+     "text": "Volunteers counted 37 grey seal pups on Skerry Point on 3 November; two were tagged."},
+    {"_id": "obs-0413", "title": "Eelgrass bed survey",
+     "text": "The eelgrass bed north of the pier covers 2.4 hectares, up from 1.9 hectares last year."},
+    {"_id": "obs-0414", "title": "Storm damage to buoy 6",
+     "text": "Buoy 6 lost its anemometer in the storm of 19 November and reports no wind speed until repaired."},
+]
+
+
+def records_jsonl() -> str:
+    import json
+
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in RECORDS)
+
+
 def main(folder: Path = HERE) -> None:
     write_pdf(folder / "paper.pdf", PAPER_PAGES, PAPER_TITLE, PAPER_FIRST_LABEL)
     (folder / "notes.md").write_text(NOTES_MD, encoding="utf-8")
     (folder / "meeting.txt").write_text(MEETING_TXT, encoding="utf-8")
     (folder / "guide.html").write_text(GUIDE_HTML, encoding="utf-8")
-    for name in ("paper.pdf", "notes.md", "meeting.txt", "guide.html"):
+    (folder / "records.jsonl").write_text(records_jsonl(), encoding="utf-8")
+    for name in ("paper.pdf", "notes.md", "meeting.txt", "guide.html", "records.jsonl"):
         print(f"wrote {folder / name}")
 
 

@@ -37,7 +37,7 @@ def load(path: Path, source: str | None = None) -> Document:
 
 def test_samples_are_what_make_samples_writes(tmp_path: Path) -> None:
     _make_samples().main(tmp_path)
-    for name in ("paper.pdf", "notes.md", "meeting.txt", "guide.html"):
+    for name in ("paper.pdf", "notes.md", "meeting.txt", "guide.html", "records.jsonl"):
         assert (tmp_path / name).read_bytes() == (SAMPLES / name).read_bytes(), f"rerun make_samples: {name}"
 
 
