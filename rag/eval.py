@@ -105,13 +105,18 @@ def _write(target: Path, summary: dict[str, Any], details: dict[str, Any], rows:
 
 def table(run: EvalRun) -> str:
     """The summary as an aligned two-column table."""
-    rows = [(key, _show(value)) for key, value in {**run.summary, **run.details}.items() if key != "dataset"]
+    rows = [(key, _show(key, value)) for key, value in {**run.summary, **run.details}.items() if key != "dataset"]
     width = max(len(key) for key, _ in rows)
     lines = [f"{key:<{width}}  {value}" for key, value in rows]
     return "\n".join([*lines, f"{'per query':<{width}}  {run.out}"])
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, float) and value <= 1.0:
+def _show(key: str, value: Any) -> str:
+    """Ranking metrics as 0.1234, QA rates as 12.3%, everything else as it is."""
+    if value is None:
+        return "-"
+    if isinstance(value, float) and key.startswith(("ndcg", "recall", "mrr")):
         return f"{value:.4f}"
-    return "-" if value is None else str(value)
+    if isinstance(value, float) and key.startswith(("hit@", "correct", "wrong")):
+        return f"{value:.1%}"
+    return str(value)
