@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import socket
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -60,3 +63,29 @@ def sample_sources() -> list[str]:
     entries, skipped = scan_folder(SAMPLES, default_registry())
     assert not skipped, skipped
     return [e.source for e in entries]
+
+
+def sample_script(name: str) -> ModuleType:
+    """One of sample_docs/'s generator scripts (make_samples, make_exports, make_media, make_scans), imported."""
+    spec = importlib.util.spec_from_file_location(name, SAMPLES / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CHAT_SAMPLES = ("paper.pdf", "notes.md", "meeting.txt", "guide.html")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample files the chat tests ask about, ingested once per module (hashing embedder)."""
+    from rag import Index
+
+    base = tmp_path_factory.mktemp("built")
+    (base / "docs").mkdir()
+    for name in CHAT_SAMPLES:
+        shutil.copy2(SAMPLES / name, base / "docs" / name)
+    with Index.open(base / "index", embedder="hashing-256") as idx:
+        idx.ingest(base / "docs")
+    return base / "index"

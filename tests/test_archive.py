@@ -7,7 +7,6 @@ never writes outside its own temporary folder.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import re
@@ -17,10 +16,9 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-from conftest import SAMPLES
+from conftest import SAMPLES, sample_script
 
 from ingest.registry import default_registry
 from ingest.safezip import MemberError, ZipLimits, open_archive, safe_name
@@ -28,16 +26,8 @@ from rag.errors import LoaderError
 from rag.types import Document, render_locator
 
 
-def make_exports() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_exports", SAMPLES / "make_exports.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def zip_of(path: Path, members: list[tuple[str, bytes]]) -> Path:
-    path.write_bytes(make_exports().zip_bytes(members))
+    path.write_bytes(sample_script("make_exports").zip_bytes(members))
     return path
 
 
@@ -55,7 +45,7 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_samples_are_what_make_exports_writes(tmp_path: Path) -> None:
-    make_exports().main(tmp_path)
+    sample_script("make_exports").main(tmp_path)
     for name in ("slack_export.zip", "notion_export.zip", "bundle.zip"):
         assert (tmp_path / name).read_bytes() == (SAMPLES / name).read_bytes(), f"rerun make_exports: {name}"
 
@@ -208,7 +198,8 @@ def test_member_whose_header_lies_is_cut_at_the_declared_size(tmp_path: Path) ->
 
 
 def test_encrypted_entry_is_reported(tmp_path: Path) -> None:
-    data = bytearray(make_exports().zip_bytes([("secret.txt", b"hidden"), ("open.txt", b"Open to all readers.")]))
+    zip_bytes = sample_script("make_exports").zip_bytes
+    data = bytearray(zip_bytes([("secret.txt", b"hidden"), ("open.txt", b"Open to all readers.")]))
     for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
         at = data.index(signature)  # the first entry's local and central headers: secret.txt
         struct.pack_into("<H", data, at + offset, struct.unpack_from("<H", data, at + offset)[0] | 0x1)
@@ -229,10 +220,11 @@ def test_too_many_entries(tmp_path: Path) -> None:
 
 
 def test_nesting_deeper_than_the_limit_is_skipped(tmp_path: Path) -> None:
-    inner = make_exports().zip_bytes([("level4.txt", b"Level four is too deep to read.")])
+    zip_bytes = sample_script("make_exports").zip_bytes
+    inner = zip_bytes([("level4.txt", b"Level four is too deep to read.")])
     for level in (3, 2, 1):
-        inner = make_exports().zip_bytes([(f"level{level}.txt", f"Level {level} note about buoys.".encode()),
-                                          (f"n{level + 1}.zip", inner)])
+        inner = zip_bytes([(f"level{level}.txt", f"Level {level} note about buoys.".encode()),
+                           (f"n{level + 1}.zip", inner)])
     path = zip_of(tmp_path / "deep.zip", [("level0.txt", b"Level 0 note about buoys."), ("n1.zip", inner)])
     doc = load(path)
     assert [s.locator["member"] for s in doc.sections] == [

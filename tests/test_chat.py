@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import SAMPLES
 
 from rag import Index
 from rag.chat import ask_turn
@@ -20,20 +19,7 @@ from rag.llm import LLMSettings, Message
 from rag.rewrite import REWRITE_SYSTEM_PROMPT, clean_rewrite, refers_back, rewrite, rule_rewrite
 
 QUESTION = "What corpus was Lumen trained on?"
-SAMPLE_FILES = ("paper.pdf", "notes.md", "meeting.txt", "guide.html")
 NONE = LLMSettings(backend="none")
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample files the tests ask about (others in sample_docs/ belong to other tests), ingested once."""
-    base = tmp_path_factory.mktemp("built")
-    (base / "docs").mkdir()
-    for name in SAMPLE_FILES:
-        shutil.copy2(SAMPLES / name, base / "docs" / name)
-    with Index.open(base / "index", embedder="hashing-256") as idx:
-        idx.ingest(base / "docs")
-    return base / "index"
 
 
 @pytest.fixture

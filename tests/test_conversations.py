@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES
 
 from rag import Index
 from rag.chat import ask_turn
@@ -18,19 +17,6 @@ from rag.memory import memory_markdown, plain_answer, remember
 
 NONE = LLMSettings(backend="none")
 QUESTION = "What corpus was Lumen trained on?"
-SAMPLE_FILES = ("paper.pdf", "notes.md", "meeting.txt", "guide.html")
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample files the tests ask about (others in sample_docs/ belong to other tests), ingested once."""
-    base = tmp_path_factory.mktemp("built")
-    (base / "docs").mkdir()
-    for name in SAMPLE_FILES:
-        shutil.copy2(SAMPLES / name, base / "docs" / name)
-    with Index.open(base / "index", embedder="hashing-256") as idx:
-        idx.ingest(base / "docs")
-    return base / "index"
 
 
 @pytest.fixture

@@ -3,15 +3,13 @@ registered loader is tests/test_loader_contract.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-from conftest import SAMPLES
+from conftest import SAMPLES, sample_script
 
 from ingest.loaders.pdf_text import clean_page_text
 from ingest.registry import default_registry
@@ -22,12 +20,6 @@ PAGE_2_FACT = "Lumen was trained on the Harbor-7 corpus of 1.2 million field not
 PAGE_3_FACT = "Lumen reaches a recall at 10 of 0.847"
 
 
-def _make_samples() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_samples", SAMPLES / "make_samples.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def load(path: Path, source: str | None = None) -> Document:
@@ -36,7 +28,7 @@ def load(path: Path, source: str | None = None) -> Document:
 
 
 def test_samples_are_what_make_samples_writes(tmp_path: Path) -> None:
-    _make_samples().main(tmp_path)
+    sample_script("make_samples").main(tmp_path)
     for name in ("paper.pdf", "notes.md", "meeting.txt", "guide.html", "records.jsonl"):
         assert (tmp_path / name).read_bytes() == (SAMPLES / name).read_bytes(), f"rerun make_samples: {name}"
 
@@ -65,7 +57,7 @@ def test_each_paper_fact_is_on_its_page_only() -> None:
 
 def test_pdf_page_without_text_is_skipped_and_recorded(tmp_path: Path) -> None:
     path = tmp_path / "gap.pdf"
-    _make_samples().write_pdf(path, [["# Field Survey Summary", "First page text."], [], ["Third page."]])
+    sample_script("make_samples").write_pdf(path, [["# Field Survey Summary", "First page text."], [], ["Third page."]])
     doc = load(path)
     assert [s.locator for s in doc.sections] == [{"page": 1}, {"page": 3}]
     assert doc.meta["pages_without_text"] == [2] and doc.meta["page_count"] == 3
@@ -74,7 +66,7 @@ def test_pdf_page_without_text_is_skipped_and_recorded(tmp_path: Path) -> None:
 
 def test_pdf_with_only_blank_pages_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "blank.pdf"
-    _make_samples().write_pdf(path, [[], []])  # no text and nothing drawn: nothing for OCR either
+    sample_script("make_samples").write_pdf(path, [[], []])  # no text and nothing drawn: nothing for OCR either
     with pytest.raises(LoaderError, match=r"^blank\.pdf: no page has a text layer or anything drawn on it .* — "):
         load(path)
 

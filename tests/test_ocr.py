@@ -17,16 +17,14 @@ on Debian 12, and asserted with a small margin:
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import re
 import struct
 import zlib
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-from conftest import SAMPLES
+from conftest import SAMPLES, sample_script
 
 from ingest.loaders import ocr
 from ingest.loaders.pdf_ocr import MAX_RENDER_PIXELS, render_scale
@@ -44,12 +42,6 @@ MEMO_FACTS = (
 )
 
 
-def _module(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, SAMPLES / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def load(path: Path, source: str | None = None) -> Document:
@@ -78,7 +70,7 @@ def test_error_rates() -> None:
 
 
 def test_samples_are_what_make_scans_writes(tmp_path: Path) -> None:
-    _module("make_scans").main(tmp_path)
+    sample_script("make_scans").main(tmp_path)
     for name in ("receipt.png", "scanned_memo.pdf"):
         assert (tmp_path / name).read_bytes() == (SAMPLES / name).read_bytes(), f"rerun make_scans: {name}"
         assert (SAMPLES / name).stat().st_size < 200_000
@@ -92,7 +84,7 @@ def test_receipt_photo_keeps_its_lines() -> None:
     lines = doc.sections[0].text.split("\n")
     assert "TOTAL 65.84" in lines and "SUBTOTAL 59.85" in lines and "1x Grilled Mackerel 16.50" in lines
     assert "Date: 14/03/2024 Time: 19:42" in lines
-    ref = _module("make_scans").receipt_reference()
+    ref = sample_script("make_scans").receipt_reference()
     assert cer(ref, text_of(doc)) <= 0.05  # measured 0.021
 
 
@@ -104,7 +96,7 @@ def test_scanned_memo_is_read_by_ocr() -> None:
     assert doc.title == "BRACKWATER FIELD STATION"
     for fact in MEMO_FACTS:
         assert fact in doc.sections[0].text
-    assert cer(_module("make_scans").memo_reference(), text_of(doc)) <= 0.02  # measured 0.000
+    assert cer(sample_script("make_scans").memo_reference(), text_of(doc)) <= 0.02  # measured 0.000
 
 
 def _image_pdf(image: object) -> bytes:
@@ -117,8 +109,8 @@ def _mixed_pdf(tmp_path: Path) -> Path:
     """Page 1 has a text layer; page 2 is only an image of text (a scanned page)."""
     from pypdf import PdfReader, PdfWriter
 
-    _module("make_samples").write_pdf(tmp_path / "text.pdf", [["# Harbour Log", "The tide gauge was serviced."]])
-    scan = _module("make_scans").text_image(["The pier lights were replaced", "with 14 amber lanterns."], size=30)
+    sample_script("make_samples").write_pdf(tmp_path / "text.pdf", [["# Harbour Log", "The tide gauge was serviced."]])
+    scan = sample_script("make_scans").text_image(["The pier lights were replaced", "with 14 amber lanterns."], size=30)
     writer = PdfWriter()
     writer.append(PdfReader(tmp_path / "text.pdf"))
     writer.append(PdfReader(io.BytesIO(_image_pdf(scan))))
@@ -137,7 +129,7 @@ def test_mixed_pdf_ocrs_only_the_scanned_page(tmp_path: Path) -> None:
 
 
 def test_multi_page_tiff_gives_a_section_per_page(tmp_path: Path) -> None:
-    scans = _module("make_scans")
+    scans = sample_script("make_scans")
     pages = [scans.text_image([f"Shelf row {row} holds the cores."], size=30) for row in "KL"]
     pages[0].save(tmp_path / "fax.tif", save_all=True, append_images=pages[1:], compression="tiff_lzw")
     doc = load(tmp_path / "fax.tif")
@@ -151,7 +143,7 @@ def test_multi_page_tiff_gives_a_section_per_page(tmp_path: Path) -> None:
 def test_small_text_transparency_and_exif_orientation(tmp_path: Path) -> None:
     from PIL import Image
 
-    scans = _module("make_scans")
+    scans = sample_script("make_scans")
     line = "Buoy 9 logs salinity every hour."
     small = scans.text_image([line], size=11, width=240, margin=8)
     small.save(tmp_path / "small.png")  # 11 px text: read because the loader upscales it first
@@ -253,7 +245,7 @@ def test_render_size_is_bounded() -> None:
 
 @pytest.mark.slow
 def test_a_page_with_a_huge_mediabox_is_rendered_within_the_pixel_cap(tmp_path: Path) -> None:
-    scan = _module("make_scans").text_image(["A poster of two hundred inches."], size=12, width=300, margin=10)
+    scan = sample_script("make_scans").text_image(["A poster of two hundred inches."], size=12, width=300, margin=10)
     scan.save(tmp_path / "poster.pdf", "PDF", resolution=3)  # a 100 x 12.7 inch page: 50 MP at 200 dpi
     doc = load(tmp_path / "poster.pdf")  # rendered at 40 MP (about 178 dpi) instead
     assert [(s.locator, s.text) for s in doc.sections] == [

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import zipfile
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-from conftest import SAMPLES
+from conftest import SAMPLES, sample_script
 
 from ingest.loaders.eml import load_eml
 from ingest.loaders.office import load_docx, load_pptx, table_lines
@@ -22,18 +20,12 @@ TAPE_DECK_ROW = "Item: Reel-to-reel tape deck; Supplier: Harwell Audio; Cost (eu
 PORTAL_FACT = "The public listening portal opens on 15 September 2025"
 
 
-def _make_media() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_media", SAMPLES / "make_media.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_samples_are_what_make_media_writes(tmp_path: Path) -> None:
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng; the Makefile installs it)")
-    _make_media().main(tmp_path)
+    sample_script("make_media").main(tmp_path)
     names = ("talk.wav", "talk.vtt", "standup.srt", "standup_transcript.txt", "budget.docx", "roadmap.pptx",
              "invoice_email.eml")
     for name in names:

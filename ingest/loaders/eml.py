@@ -15,6 +15,7 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
+from ingest.loaders.html import html_to_text
 from ingest.loaders.text import decode_text, read_bytes
 from ingest.registry import LoaderSpec
 from rag.errors import LoaderError
@@ -42,15 +43,6 @@ def _locator(message: EmailMessage) -> dict[str, Any]:
     elif _header(message, "From"):
         locator["author"] = _header(message, "From")
     return locator
-
-
-def html_to_text(html: str) -> str:
-    """The visible text of an HTML body (scripts and styles dropped), paragraphs as blank lines."""
-    from ingest.loaders.html import _Extractor  # the HTML loader's parser, so both read HTML alike
-
-    parser = _Extractor()
-    parser.feed(html)
-    return "\n\n".join(section.text for section in parser.finish())
 
 
 def _content(part: EmailMessage) -> str:

@@ -146,6 +146,14 @@ def decode_html(data: bytes) -> tuple[str, str]:
     return decode_text(data)
 
 
+def html_to_text(html: str) -> str:
+    """The visible text of an HTML fragment (an e-mail body), scripts and styles dropped, paragraphs as
+    blank lines: read by the same parser as an HTML file."""
+    parser = _Extractor()
+    parser.feed(html)
+    return "\n\n".join(section.text for section in parser.finish())
+
+
 def load_html(path: Path, source: str, doc_id: str) -> Document:
     """An HTML page as Sections split at h1-h3."""
     text, encoding = decode_html(read_bytes(path, source))
