@@ -9,8 +9,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES
-from test_archive import make_exports, zip_of
+from conftest import SAMPLES, sample_script
+from test_archive import zip_of
 
 from ingest.loaders.notion import clean_name, load_notion
 from ingest.registry import default_registry
@@ -141,8 +141,9 @@ def test_odd_names_in_a_folder(tmp_path: Path) -> None:
 
 
 def test_parts_split_inside_a_folder_without_id(tmp_path: Path) -> None:
-    part1 = make_exports().zip_bytes([(f"Private & Shared/Projects {'1' * 32}.md", b"# Projects\n\nAll of them.")])
-    part2 = make_exports().zip_bytes([(f"Private & Shared/Projects/Tasks {'2' * 32}_all.csv", b"Name\nPaint buoys\n")])
+    zip_bytes = sample_script("make_exports").zip_bytes
+    part1 = zip_bytes([(f"Private & Shared/Projects {'1' * 32}.md", b"# Projects\n\nAll of them.")])
+    part2 = zip_bytes([(f"Private & Shared/Projects/Tasks {'2' * 32}_all.csv", b"Name\nPaint buoys\n")])
     path = zip_of(tmp_path / "Export-x.zip", [("Export-x-Part-1.zip", part1), ("Export-x-Part-2.zip", part2)])
     doc = load_zip(path)
     assert [(s.locator["notion_path"], s.locator.get("row")) for s in doc.sections] == [

@@ -9,8 +9,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES
-from test_archive import make_exports, zip_of
+from conftest import SAMPLES, sample_script
+from test_archive import zip_of
 
 from ingest.loaders.slack import load_slack
 from ingest.registry import default_registry
@@ -39,7 +39,8 @@ def test_sample_is_one_document_of_conversations(sample: Document) -> None:
     assert (sample.kind, sample.title) == ("slack", "Slack export (#general, #launch)")
     assert sample.meta == {"channels": 2, "users": 4, "messages": 10, "threads": 1, "warnings": []}
     launch = section_with(sample, "the launch moves to March 3")
-    assert launch["locator"] == {"channel": "general", "date": "2026-02-10", "ts": make_exports().ts(10, 9, 0),
+    ts = sample_script("make_exports").ts(10, 9, 0)
+    assert launch["locator"] == {"channel": "general", "date": "2026-02-10", "ts": ts,
                                  "author": "Ana Lima", "title": "#general"}
     assert render_locator(launch["locator"]) == "#general, 2026-02-10, Ana Lima"
     assert launch["text"].startswith("Ana Lima: Heads-up: the launch moves to March 3 & the sensor")
@@ -66,7 +67,7 @@ def test_a_thread_is_one_section_across_day_files(sample: Document) -> None:
         "Ana Lima: Saltmarsh and Eelgrass Point first; the other four sites follow a week later.",
         "Ben Sato: Agreed with @Ana Lima: Saltmarsh and Eelgrass Point go first.",  # from the next day's file
     ]
-    assert thread["locator"]["date"] == "2026-02-10" and thread["locator"]["ts"] == make_exports().THREAD
+    assert thread["locator"]["date"] == "2026-02-10" and thread["locator"]["ts"] == sample_script("make_exports").THREAD
 
 
 def test_bots_are_kept_and_labelled(sample: Document) -> None:
