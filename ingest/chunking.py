@@ -9,16 +9,11 @@ truncated); a sentence longer than that is cut at token boundaries. Consecutive 
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from rag.types import Chunk, Document
-
-Spans = list[tuple[int, int]]
-SHORT_LINE = 48
-_BOUNDARY = re.compile(r"(?<=[.!?;:])[\"')\]]*\s+|\n\s*\n|\n(?=\s*(?:[-•*▪◦]|\d+[.)])\s)")
+from rag.core.text import Spans, context_title, sentence_ranges, short_title
+from rag.core.types import Chunk, Document
 
 
 @dataclass(frozen=True)
@@ -26,38 +21,6 @@ class ChunkPolicy:
     max_tokens: int = 200
     overlap: int = 40
     window: int = 0   # the embedder's window: when set, each chunk leaves room in it for its title (+ 1)
-
-
-def sentence_ranges(text: str) -> Spans:
-    """(start, end) of each sentence-like unit, whitespace excluded."""
-    ranges: Spans = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        ranges.append((start, match.start()))
-        start = match.end()
-    ranges.append((start, len(text)))
-    return [_trim(text, c, d) for a, b in ranges for c, d in _short_lines(text, a, b) if text[c:d].strip()]
-
-
-def _short_lines(text: str, a: int, b: int) -> Spans:
-    """A block of three or more short lines (a receipt, a table, an address) is one unit per line, so that
-    "TOTAL 65.84" can be quoted on its own; wrapped prose (longer lines) stays one unit."""
-    lines = text[a:b].split("\n")
-    if len(lines) < 3 or max(len(line) for line in lines) > SHORT_LINE:
-        return [(a, b)]
-    spans: Spans = []
-    for line in lines:
-        spans.append((a, a + len(line)))
-        a += len(line) + 1
-    return spans
-
-
-def _trim(text: str, a: int, b: int) -> tuple[int, int]:
-    while a < b and text[a].isspace():
-        a += 1
-    while b > a and text[b - 1].isspace():
-        b -= 1
-    return a, b
 
 
 def _units(text: str, spans: Spans, max_tokens: int) -> list[tuple[int, int, int]]:
@@ -115,17 +78,6 @@ def _fit_title(policy: ChunkPolicy, token_spans: Callable[[str], Spans], title: 
         return policy
     room = policy.window - len(token_spans(short_title(title))) - 1
     return ChunkPolicy(max(16, min(policy.max_tokens, room)), policy.overlap)
-
-
-def short_title(title: str) -> str:
-    return " ".join(title.split()[:16])
-
-
-def context_title(doc_title: str, locator: dict[str, Any]) -> str:
-    """The title a chunk travels with: its section's own title (a record of a .jsonl file, a slide) when
-    the loader gave one in the locator, else the document's."""
-    own = locator.get("title")
-    return own if isinstance(own, str) and own.strip() else doc_title
 
 
 def embedding_text(title: str, chunk: Chunk) -> str:

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ingest.registry import LoaderSpec
+from ingest.loaders.spec import LoaderSpec
 from ingest.worker import MAX_FRAME, document_from_json, loader_name, read_frame, write_frame
-from rag.errors import LoaderError
-from rag.types import Document
+from rag.core.errors import LoaderError
+from rag.core.types import Document
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,15 @@ from typing import Any
 
 from ingest.chunking import ChunkPolicy, chunk_document, embedding_text
 from ingest.isolation import LoaderLimits, LoaderWorker, LoadJob
+from ingest.loaders.spec import LoaderSpec
 from ingest.plan import Plan, Planned, make_plan
-from ingest.registry import LoaderSpec, spec_named
+from ingest.registry import spec_named
 from ingest.scan import Skipped, scan_folder
-from rag.embedders import Embedder
-from rag.errors import RagError
-from rag.store import Store
-from rag.types import Chunk, Document, content_hash
-from rag.vectors import VectorIndex
+from rag.core.errors import RagError
+from rag.core.types import Chunk, Document, content_hash
+from rag.embed.registry import Embedder
+from rag.store.faiss import VectorIndex
+from rag.store.protocol import Store
 
 
 @dataclass(frozen=True)

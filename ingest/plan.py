@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ingest.scan import FileEntry, file_hash
-from rag.store import DocRecord
+from rag.store.records import DocRecord
 
 
 @dataclass(frozen=True)

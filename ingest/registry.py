@@ -1,35 +1,20 @@
-"""The loader registry: a dict from file suffix to a loader. Anyone can add or override an entry.
+"""The loader registry: a dict from file suffix to a LoaderSpec. Anyone can add or override an entry.
 
     registry = default_registry()
     registry[".rst"] = LoaderSpec("rst", "text", load_text)
+
+A loader is any function that keeps the Loader Protocol (ingest/loaders/spec.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import tempfile
 from pathlib import Path
 
-from rag.types import Document
+from ingest.loaders.spec import Loader, LoaderSpec, loader_for
+from rag.core.types import Document
 
-LoadFn = Callable[[Path, str, str], Document]
-"""load(path, source, doc_id) -> Document. `source` is the path relative to the ingested folder.
-
-The contract every loader keeps:
-- it runs in a worker process with a time and a memory limit (ingest/isolation.py), so it may import
-  heavy libraries; a model it needs is loaded once per worker (functools.cache), never at import time;
-- a problem with the file raises LoaderError("<source>: <the problem> — <the fix>");
-- it may report, in Document.meta: "pages" (int), "ocr_pages" (int, pages or images read by OCR),
-  "duration" (float, seconds of audio), "warnings" (list[str]); meta must be JSON-serialisable,
-  because the Document travels from the worker as JSON.
-"""
-
-
-@dataclass(frozen=True)
-class LoaderSpec:
-    name: str
-    kind: str
-    load: LoadFn
+__all__ = ["Loader", "LoaderSpec", "default_registry", "load_archive", "loader_for", "spec_named"]
 
 
 def default_registry() -> dict[str, LoaderSpec]:
@@ -42,15 +27,22 @@ def default_registry() -> dict[str, LoaderSpec]:
             registry[suffix] = spec
     # A key ending in "/" names a kind of folder rather than a suffix: an unzipped export that scan.py
     # takes as one entry ("slack/", "notion/"). ".zip" files are dispatched by their content.
-    from ingest.loaders import archive, notion, slack
+    from ingest.loaders import notion, slack
 
-    for module in (archive, slack, notion):
+    registry[".zip"] = LoaderSpec("archive", "archive", load_archive)
+    for module in (slack, notion):
         registry.update(module.LOADERS)
     return registry
 
 
-def loader_for(registry: dict[str, LoaderSpec], path: Path) -> LoaderSpec | None:
-    return registry.get(path.suffix.lower())
+def load_archive(path: Path, source: str, doc_id: str) -> Document:
+    """A .zip file: a Slack export, a Notion export, or an archive of documents, each member read with
+    its own loader from a fresh default registry (the archive loader itself lives in loaders/archive.py)."""
+    from ingest.loaders.archive import archive_document
+    from ingest.loaders.safezip import open_archive
+
+    with open_archive(path, source) as archive, tempfile.TemporaryDirectory(prefix="rag-zip-") as folder:
+        return archive_document(archive, source, doc_id, Path(folder), default_registry())
 
 
 def spec_named(registry: dict[str, LoaderSpec], path: Path, name: str) -> LoaderSpec:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.loaders import notion, slack
-from ingest.registry import LoaderSpec
-from ingest.safezip import folder_files
+from ingest.loaders.safezip import folder_files
+from ingest.loaders.spec import LoaderSpec
 
 
 @dataclass(frozen=True)

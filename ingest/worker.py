@@ -21,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from rag.types import Document, Section
+from rag.core.jsonable import from_json, to_json
+from rag.core.types import Document
 
 _HEADER = struct.Struct(">I")
 
@@ -51,14 +52,12 @@ def read_frame(stream: BinaryIO) -> dict[str, Any] | None:
 
 
 def document_to_json(doc: Document) -> dict[str, Any]:
-    return {"doc_id": doc.doc_id, "source": doc.source, "kind": doc.kind, "title": doc.title,
-            "sections": [[s.text, s.locator] for s in doc.sections], "meta": doc.meta}
+    result: dict[str, Any] = to_json(doc)
+    return result
 
 
 def document_from_json(data: dict[str, Any]) -> Document:
-    sections = tuple(Section(str(text), dict(locator)) for text, locator in data["sections"])
-    return Document(str(data["doc_id"]), str(data["source"]), str(data["kind"]), str(data["title"]),
-                    sections, dict(data["meta"]))
+    return from_json(Document, data)
 
 
 def loader_name(load: Callable[..., Any]) -> str | None:
@@ -78,7 +77,7 @@ def _resolve(name: str) -> Callable[..., Document]:
 
 
 def _handle(request: dict[str, Any]) -> dict[str, Any]:
-    from rag.errors import LoaderError
+    from rag.core.errors import LoaderError
 
     try:
         load = _resolve(request["loader"])

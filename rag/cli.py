@@ -21,7 +21,7 @@ class RagGroup(click.Group):
     """Turns every RagError into one readable line (no traceback) and exit code 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from rag.errors import RagError
+        from rag.core.errors import RagError
 
         try:
             return super().invoke(ctx)
@@ -195,17 +195,14 @@ def remove(path: str, index_dir: str, lock_wait: float) -> None:
               help="Address to bind; the default keeps the app on this machine.")
 def app(index_dir: str, port: int, host: str) -> None:
     """Open the chat app (Streamlit) on INDEX: upload files, chat with citations, see the sources."""
-    import subprocess
-
-    from ui.launch import app_environment, streamlit_command, url
+    from rag.launch import app_environment, streamlit_command, url
 
     Path(index_dir).expanduser().mkdir(parents=True, exist_ok=True)
+    command = streamlit_command(port, host)
     click.echo(f"rag app: {url(port, host)}  (index {Path(index_dir).resolve()}; Ctrl+C stops it)")
-    try:
-        code = subprocess.call(streamlit_command(port, host), env=app_environment(index_dir))
-    except KeyboardInterrupt:
-        code = 0
-    sys.exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(command[0], command, app_environment(index_dir))   # signals now go to Streamlit itself
 
 
 @main.command(name="chat")
@@ -219,8 +216,8 @@ def app(index_dir: str, port: int, host: str) -> None:
 def chat(index_dir: str, conversation: int | None, backend: str | None, base_url: str | None,
          model: str | None, k: int | None) -> None:
     """Chat in the terminal; conversations are shared with the app. /help lists the commands."""
-    from rag.chat import HELP, ChatSession, run_chat
-    from rag.conversations import ConversationStore
+    from rag.chat.conversations import ConversationStore
+    from rag.chat.session import HELP, ChatSession, run_chat
 
     idx = _open(index_dir, overrides={"backend": backend, "base_url": base_url, "model": model, "top_k": k})
     tty = sys.stdin.isatty()
@@ -251,8 +248,8 @@ def evaluate(dataset: str, index_dir: str, split: str, backend: str | None, k: i
              as_json: bool) -> None:
     """Measure retrieval on a BEIR folder (nDCG@10, Recall@100, MRR@10; its corpus is ingested into the
     index first) or answers on a QA .jsonl file (hit@k, correct answers, correct and wrong refusals)."""
-    from rag.eval import evaluate as run_eval
-    from rag.eval import table
+    from rag.eval.run import evaluate as run_eval
+    from rag.eval.run import table
 
     idx = _open(index_dir, overrides={"backend": backend, "top_k": k})
     run = run_eval(idx, Path(dataset), split, idx.settings.llm, idx.settings.top_k,

@@ -26,8 +26,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.errors import ConfigError
-from rag.llm import LLMSettings
+from rag.core.errors import ConfigError
+from rag.llm.protocol import LLMSettings
 
 FILE_NAME = "rag.toml"
 
@@ -127,7 +127,7 @@ def label(key: str) -> str:
 
 
 def backend_names() -> list[str]:
-    from rag.llm import backends
+    from rag.llm.registry import backends
 
     return [*backends(), "none"]
 

@@ -11,20 +11,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.answer import AnswerSettings
+from rag.answer.settings import AnswerSettings
 from rag.config import Settings, load_settings
-from rag.embedders import DEFAULT_EMBEDDER, Embedder, make_embedder
-from rag.errors import IndexFormatError, RagError
-from rag.llm import LLMSettings
-from rag.retrieval import RetrievalSettings, retrieve
-from rag.store import DocRecord, Store, WriteLock
-from rag.types import Answer, Hit
-from rag.vectors import VectorIndex
+from rag.core.errors import IndexFormatError, RagError
+from rag.core.types import Answer, Hit
+from rag.embed.registry import DEFAULT_EMBEDDER, Embedder, make_embedder
+from rag.llm.protocol import LLMSettings
+from rag.retrieve.fusion import RetrievalSettings, retrieve
+from rag.store.faiss import VectorIndex
+from rag.store.lock import WriteLock
+from rag.store.protocol import Store
+from rag.store.records import DocRecord
+from rag.store.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
     from ingest.isolation import LoaderLimits
+    from ingest.loaders.spec import LoaderSpec
     from ingest.pipeline import IngestSummary
-    from ingest.registry import LoaderSpec
 
 
 def embedder_name(spec: str) -> str:
@@ -56,7 +59,7 @@ class Index:
         if folder.exists() and not folder.is_dir():
             raise IndexFormatError(f"{folder}: is a file, not an index folder — pass a folder to --index")
         settings = settings or load_settings(folder, {})
-        meta = Store.read_meta(folder)
+        meta = SQLiteStore.read_meta(folder)
         instance = embedder if not isinstance(embedder, str) else None
         spec = embedder if isinstance(embedder, str) else (instance.name if instance else None)
         spec = spec or settings.embedder or meta.get("embedder_spec") or DEFAULT_EMBEDDER
@@ -65,7 +68,7 @@ class Index:
         else:
             instance = instance or make_embedder(spec)
             name, dim = instance.name, instance.dim
-        store = Store.open(folder, name, spec, dim)
+        store = SQLiteStore.open(folder, name, spec, dim)
         return cls(folder, store, spec, settings, instance)
 
     @property
@@ -110,9 +113,9 @@ class Index:
             on_token: Callable[[str], None] | None = None,
             answer_settings: AnswerSettings | None = None) -> Answer:
         """Answer from the indexed documents, citing them; says so when they do not contain it."""
-        from rag.answer import answer_with_llm, not_found, relevant
-        from rag.extractive import answer_extractive
-        from rag.llm import make_backend
+        from rag.answer.extractive import answer_extractive
+        from rag.answer.generate import answer_with_llm, not_found, relevant
+        from rag.llm.registry import make_backend
 
         llm = llm or self.settings.llm
         # The bundled 135M model is distracted by more than three passages; larger models use five.

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from rag.types import render_locator
+from rag.core.types import render_locator
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestSummary
-    from rag.store import DocRecord
-    from rag.types import Answer, Hit
+    from rag.core.types import Answer, Hit
+    from rag.store.records import DocRecord
 
 
 def print_summary(s: IngestSummary) -> None:

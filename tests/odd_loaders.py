@@ -9,7 +9,7 @@ import ctypes
 import time
 from pathlib import Path
 
-from rag.types import Document, Section
+from rag.core.types import Document, Section
 
 
 def sleeps(path: Path, source: str, doc_id: str) -> Document:

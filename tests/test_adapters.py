@@ -7,7 +7,7 @@ from pathlib import Path
 from conftest import SAMPLES
 
 from rag import Index
-from rag.adapters import as_llamaindex_retriever
+from rag.adapters.llamaindex import as_llamaindex_retriever
 
 
 def test_llamaindex_retriever(tmp_path: Path) -> None:

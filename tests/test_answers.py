@@ -7,11 +7,12 @@ from conftest import SAMPLES, sample_sources
 
 from ingest.chunking import embedding_text
 from rag import Index
-from rag.answer import AnswerSettings, check_support
-from rag.llm import LLMSettings
-from rag.prompts import NOT_FOUND
-from rag.textmatch import cited_numbers
-from rag.types import Chunk, Hit
+from rag.answer.prompts import NOT_FOUND
+from rag.answer.settings import AnswerSettings
+from rag.answer.support import check_support
+from rag.answer.text import cited_numbers
+from rag.core.types import Chunk, Hit
+from rag.llm.protocol import LLMSettings
 
 NONE = LLMSettings(backend="none")
 
@@ -93,7 +94,7 @@ def test_support_check_weighs_meaning_with_the_embedder(index: Index) -> None:
 
 
 def test_a_sentence_with_invented_numbers_is_not_supported() -> None:
-    from rag.answer import numbers_in
+    from rag.answer.support import numbers_in
 
     source = "SUBTOTAL 59.85\nSERVICE 10% 5.99\nTOTAL 65.84\nCard 1,250 points"
     assert numbers_in("The total was 65.84 [1].", source)

@@ -17,9 +17,9 @@ import pytest
 from conftest import ROOT, SAMPLES
 
 from rag import Index
+from rag.answer.prompts import REWRITE_SYSTEM_PROMPT
 from rag.config import FILE_NAME, Settings, load_settings, save_settings
-from rag.llm import LLMSettings
-from rag.rewrite import REWRITE_SYSTEM_PROMPT
+from rag.llm.protocol import LLMSettings
 
 APP = str(ROOT / "ui" / "app.py")
 QUESTION = "What corpus was Lumen trained on?"
@@ -310,7 +310,7 @@ def test_settings_apply_at_once_and_are_saved(folder: Path, server: ThreadingHTT
 
 
 def test_app_command_binds_localhost_without_usage_stats() -> None:
-    from ui.launch import streamlit_command
+    from rag.launch import streamlit_command
 
     cmd = streamlit_command(8765)
     flags = dict(zip(cmd[5::2], cmd[6::2], strict=True))

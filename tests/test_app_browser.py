@@ -11,7 +11,7 @@ import pytest
 from conftest import SAMPLES
 
 from rag.config import FILE_NAME, Settings, save_settings
-from rag.llm import LLMSettings
+from rag.llm.protocol import LLMSettings
 
 pytestmark = pytest.mark.slow
 

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLES, sample_script
 
+from ingest.loaders.safezip import MemberError, ZipLimits, open_archive, safe_name
 from ingest.registry import default_registry
-from ingest.safezip import MemberError, ZipLimits, open_archive, safe_name
-from rag.errors import LoaderError
-from rag.types import Document, render_locator
+from rag.core.errors import LoaderError
+from rag.core.types import Document, render_locator
 
 
 def zip_of(path: Path, members: list[tuple[str, bytes]]) -> Path:

@@ -12,10 +12,10 @@ import pytest
 from conftest import SAMPLES
 
 from rag import Index
-from rag.answer import check_support
-from rag.llm import LLMSettings
-from rag.prompts import NOT_FOUND, UNSUPPORTED_NOTE
-from rag.types import Chunk, Hit
+from rag.answer.prompts import NOT_FOUND, UNSUPPORTED_NOTE
+from rag.answer.support import check_support
+from rag.core.types import Chunk, Hit
+from rag.llm.protocol import LLMSettings
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -12,9 +12,9 @@ import pytest
 from conftest import SAMPLES
 
 from ingest.loaders.audio import MODEL_NAME, decode_chunks, load_audio, model_folder
-from rag.errors import LoaderError
-from rag.textmetrics import wer
-from rag.types import render_locator
+from rag.core.errors import LoaderError
+from rag.core.types import render_locator
+from rag.eval.metrics import wer
 
 TALK_WORDS = ("good morning", "sound archive", "please send your field notes to the archive by friday", "room nine")
 # Measured on jfk.flac (11 s) with tiny.en, int8, beam 5, VAD on: WER 0.0 after lowercasing and

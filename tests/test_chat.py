@@ -11,12 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 from rag import Index
-from rag.chat import ask_turn
+from rag.answer.prompts import REWRITE_SYSTEM_PROMPT
+from rag.chat.conversations import ConversationStore
+from rag.chat.rewrite import clean_rewrite, refers_back, rewrite, rule_rewrite
+from rag.chat.session import ask_turn
 from rag.cli import main
-from rag.conversations import ConversationStore
-from rag.errors import LLMError
-from rag.llm import LLMSettings, Message
-from rag.rewrite import REWRITE_SYSTEM_PROMPT, clean_rewrite, refers_back, rewrite, rule_rewrite
+from rag.core.errors import LLMError
+from rag.llm.protocol import LLMSettings, Message
 
 QUESTION = "What corpus was Lumen trained on?"
 NONE = LLMSettings(backend="none")

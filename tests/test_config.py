@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings, load_settings, save_settings
-from rag.errors import ConfigError
-from rag.llm import LLMSettings
+from rag.core.errors import ConfigError
+from rag.llm.protocol import LLMSettings
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from rag import Index
-from rag.chat import ask_turn
-from rag.conversations import DB_NAME, NEW_TITLE, ConversationStore, citation_label, memory_date
-from rag.errors import IndexFormatError, RagError
-from rag.llm import LLMSettings
-from rag.memory import memory_markdown, plain_answer, remember
+from rag.chat.conversations import DB_NAME, NEW_TITLE, ConversationStore, citation_label, memory_date
+from rag.chat.memory import memory_markdown, plain_answer, remember
+from rag.chat.session import ask_turn
+from rag.core.errors import IndexFormatError, RagError
+from rag.llm.protocol import LLMSettings
 
 NONE = LLMSettings(backend="none")
 QUESTION = "What corpus was Lumen trained on?"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rag import Index
-from rag.errors import IndexLockedError
+from rag.core.errors import IndexLockedError
 
 EMBEDDER = "hashing-64"
 FILES = 400

@@ -16,12 +16,12 @@ from ingest.chunking import embedding_text
 from ingest.loaders.jsonl import load_jsonl
 from rag import Index
 from rag.cli import main
-from rag.errors import ConfigError, LoaderError
-from rag.eval import evaluate
-from rag.eval_beir import load_beir, rank_records, read_qrels
-from rag.eval_metrics import answer_correct, mrr_at, ndcg_at, recall_at
-from rag.eval_qa import load_qa
-from rag.types import Chunk, Hit
+from rag.core.errors import ConfigError, LoaderError
+from rag.core.types import Chunk, Hit
+from rag.eval.beir import load_beir, rank_records, read_qrels
+from rag.eval.metrics import answer_correct, mrr_at, ndcg_at, recall_at
+from rag.eval.qa import load_qa
+from rag.eval.run import evaluate
 
 DOCS = {
     "d1": ("Coral bleaching", "Coral reefs bleach when sea temperatures rise for several weeks."),
@@ -137,7 +137,7 @@ def test_qa_eval_counts_hits_answers_and_refusals(tmp_path: Path) -> None:
     idx.ingest(tmp_path / "docs")
     items = load_qa(qa)
     assert [bool(i.answers) for i in items] == [True, True, False]
-    from rag.llm import LLMSettings
+    from rag.llm.protocol import LLMSettings
 
     run = evaluate(idx, qa, llm=LLMSettings(backend="none"), k=3, progress=False)
     s = run.summary

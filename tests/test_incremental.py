@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rag import Index
-from rag.errors import IndexFormatError, RagError
+from rag.core.errors import IndexFormatError, RagError
 
 EMBEDDER = "hashing-128"
 

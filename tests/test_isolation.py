@@ -13,9 +13,10 @@ import odd_loaders
 import pytest
 
 from ingest.isolation import LoaderLimits, LoaderWorker, LoadJob
-from ingest.registry import LoaderSpec, default_registry
+from ingest.loaders.spec import LoaderSpec
+from ingest.registry import default_registry
 from rag import Index
-from rag.errors import LoaderError
+from rag.core.errors import LoaderError
 
 
 def _registry() -> dict[str, LoaderSpec]:

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from rag.errors import ConfigError, LLMError
-from rag.llm import LLMSettings, make_backend
+from rag.core.errors import ConfigError, LLMError
 from rag.llm.chatml import DEFAULT_SYSTEM, chatml
 from rag.llm.embedded import bundled_gguf, context_size
 from rag.llm.gguf import context_length
+from rag.llm.protocol import LLMSettings
+from rag.llm.registry import make_backend
 
 MESSAGES = [("system", "You answer in one short sentence."), ("user", "What is the capital of France?")]
 

@@ -10,8 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from rag.errors import ConfigError, LLMError
-from rag.llm import LLMSettings, make_backend
+from rag.core.errors import ConfigError, LLMError
+from rag.llm.protocol import LLMSettings
+from rag.llm.registry import make_backend
 
 REPLY_PIECES = ["Paris ", "is the ", "capital."]
 MESSAGES = [("system", "Answer from the context."), ("user", "What is the capital of France?")]

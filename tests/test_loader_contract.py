@@ -20,7 +20,7 @@ from conftest import SAMPLES
 
 from ingest.isolation import LoaderLimits, LoaderWorker, LoadJob
 from ingest.registry import default_registry
-from rag.types import Document, render_locator
+from rag.core.types import Document, render_locator
 
 SAMPLE_FOR = {
     ".pdf": "paper.pdf", ".txt": "meeting.txt", ".md": "notes.md", ".markdown": "notes.md",

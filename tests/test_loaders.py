@@ -13,8 +13,8 @@ from conftest import SAMPLES, sample_script
 
 from ingest.loaders.pdf_text import clean_page_text
 from ingest.registry import default_registry
-from rag.errors import LoaderError
-from rag.types import Document, render_locator
+from rag.core.errors import LoaderError
+from rag.core.types import Document, render_locator
 
 PAGE_2_FACT = "Lumen was trained on the Harbor-7 corpus of 1.2 million field notes"
 PAGE_3_FACT = "Lumen reaches a recall at 10 of 0.847"
@@ -226,7 +226,7 @@ def test_real_papers_text_matches_the_reference_parse(shared_data: Path, name: s
 
 
 def test_short_lines_are_units_of_their_own() -> None:
-    from ingest.chunking import sentence_ranges
+    from rag.core.text import sentence_ranges
 
     receipt = "HARBOR LIGHTS BISTRO\nSUBTOTAL 59.85\nTOTAL 65.84"
     assert [receipt[a:b] for a, b in sentence_ranges(receipt)] == receipt.split("\n")

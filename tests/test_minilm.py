@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.bert_base import MeanPooledBert
-from rag.embedders import BundledMiniLM
-from rag.minilm import NumpyBertEmbedder, _softmax_v, gelu
+from rag.embed.bert import MeanPooledBert
+from rag.embed.minilm_numpy import NumpyBertEmbedder, _softmax_v, gelu
+from rag.embed.registry import BundledMiniLM
 
 NAME = "all-MiniLM-L6-v2"
 TEXTS = [
@@ -54,7 +54,7 @@ def numpy_embedder(folder: Path) -> NumpyBertEmbedder:
 @pytest.fixture(scope="module")
 def torch_embedder(folder: Path) -> MeanPooledBert:
     pytest.importorskip("torch")
-    from rag.minilm_torch import TorchBertEmbedder
+    from rag.embed.minilm_torch import TorchBertEmbedder
 
     return TorchBertEmbedder(folder, NAME)
 
@@ -68,7 +68,7 @@ def ours(request: pytest.FixtureRequest) -> MeanPooledBert:
 @pytest.fixture(scope="module")
 def reference(folder: Path) -> object:
     pytest.importorskip("sentence_transformers")
-    from rag.embedders import SentenceTransformerEmbedder
+    from rag.embed.registry import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(folder, NAME)
 

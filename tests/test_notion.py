@@ -16,8 +16,8 @@ from ingest.loaders.notion import clean_name, load_notion
 from ingest.registry import default_registry
 from ingest.scan import scan_folder
 from rag import Index
-from rag.errors import LoaderError
-from rag.types import Document, render_locator
+from rag.core.errors import LoaderError
+from rag.core.types import Document, render_locator
 
 HEX = re.compile(r"[0-9a-fA-F]{32}")
 PATHS = ["Projects", "Projects/API Integration", "Projects/Tasks", "Projects/Tasks", "Projects/Tasks",

@@ -29,9 +29,9 @@ from conftest import SAMPLES, sample_script
 from ingest.loaders import ocr
 from ingest.loaders.pdf_ocr import MAX_RENDER_PIXELS, render_scale
 from ingest.registry import default_registry
-from rag.errors import LoaderError
-from rag.textmetrics import cer, wer
-from rag.types import Document
+from rag.core.errors import LoaderError
+from rag.core.types import Document
+from rag.eval.metrics import cer, wer
 
 MEMO_FACTS = (
     "to Hall C on 22 April 2024",

@@ -12,8 +12,8 @@ from conftest import SAMPLES, sample_script
 
 from ingest.loaders.eml import load_eml
 from ingest.loaders.office import load_docx, load_pptx, table_lines
-from rag.errors import LoaderError
-from rag.types import render_locator
+from rag.core.errors import LoaderError
+from rag.core.types import render_locator
 
 BUDGET = "Brackwater Sound Archive Budget 2025"
 TAPE_DECK_ROW = "Item: Reel-to-reel tape deck; Supplier: Harwell Audio; Cost (euros): 2,350"

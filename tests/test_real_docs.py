@@ -10,7 +10,7 @@ import pytest
 
 from ingest.pipeline import IngestSummary
 from rag import Index
-from rag.types import Hit
+from rag.core.types import Hit
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from rag import Index
-from rag.retrieval import diversify, fts_query, query_terms, rrf, scale
-from rag.types import Chunk, Hit
+from rag.core.types import Chunk, Hit
+from rag.retrieve.fusion import diversify, rrf, scale
+from rag.retrieve.lexical import fts_query, query_terms
 
 
 def test_rrf_rewards_agreement() -> None:

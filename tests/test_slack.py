@@ -16,8 +16,8 @@ from ingest.loaders.slack import load_slack
 from ingest.registry import default_registry
 from ingest.scan import scan_folder
 from rag import Index
-from rag.errors import LoaderError
-from rag.types import Document, render_locator
+from rag.core.errors import LoaderError
+from rag.core.types import Document, render_locator
 
 
 def load_zip(path: Path) -> Document:

@@ -9,9 +9,10 @@ import pytest
 from conftest import SAMPLES
 
 from ingest.loaders.text import load_txt
-from ingest.loaders.transcript import MAX_S, load_cues, parse_turns
-from rag.errors import LoaderError
-from rag.types import Document, render_locator
+from ingest.loaders.transcript import load_cues
+from ingest.loaders.turns import MAX_S, parse_turns
+from rag.core.errors import LoaderError
+from rag.core.types import Document, render_locator
 
 
 def _cues(tmp_path: Path, name: str, text: str) -> Document:

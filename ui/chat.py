@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rag.chat import ask_turn
-from rag.conversations import Turn
-from rag.rewrite import Rewrite
+from rag.chat.conversations import Turn
+from rag.chat.rewrite import Rewrite
+from rag.chat.session import ask_turn
 from ui import session
 from ui.messages import shown_errors
 from ui.session import AppContext

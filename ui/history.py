@@ -6,7 +6,7 @@ import time
 
 import streamlit as st
 
-from rag.conversations import Conversation
+from rag.chat.conversations import Conversation
 from ui import session
 from ui.messages import shown_errors
 from ui.session import AppContext
@@ -57,7 +57,7 @@ def manage(ctx: AppContext, conv: Conversation) -> None:
 
 
 def remember(ctx: AppContext, conv: Conversation) -> None:
-    from rag.memory import remember as write_memory
+    from rag.chat.memory import remember as write_memory
 
     with st.spinner("Adding the conversation to the index…"), ctx.lock:
         path, summary = write_memory(ctx.index, ctx.store, conv.id)

@@ -7,9 +7,9 @@ from typing import Any
 
 import streamlit as st
 
-from rag.store import DocRecord
-from rag.types import render_locator
-from ui.launch import MAX_UPLOAD_MB
+from rag.core.types import render_locator
+from rag.launch import MAX_UPLOAD_MB
+from rag.store.records import DocRecord
 from ui.messages import shown_errors
 from ui.session import AppContext
 from ui.upload import UPLOADS_DIR, FileStatus, remove_document, save_and_ingest, supported_suffixes

@@ -6,8 +6,8 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from rag.errors import IndexFormatError, LLMError, RagError
-from rag.llm import LLMSettings
+from rag.core.errors import IndexFormatError, LLMError, RagError
+from rag.llm.protocol import LLMSettings
 
 log = logging.getLogger("rag.app")
 

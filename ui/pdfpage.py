@@ -13,7 +13,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.errors import RagError
+from rag.core.errors import RagError
 
 if TYPE_CHECKING:
     from PIL.Image import Image

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import FILE_NAME, Settings, save_settings
-from rag.llm import LLMSettings
+from rag.llm.protocol import LLMSettings
 from ui.browser import (
     RunningApp,
     ask,

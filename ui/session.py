@@ -10,9 +10,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from rag.chat.conversations import ConversationStore
 from rag.config import Settings, load_settings
-from rag.conversations import ConversationStore
-from rag.errors import ConfigError
+from rag.core.errors import ConfigError
 from rag.index import Index
 
 INDEX_ENV = "RAG_INDEX"

@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from rag.config import FILE_NAME, Settings, save_settings
-from rag.llm import LLMSettings
+from rag.llm.protocol import LLMSettings
 
 BACKENDS = ["embedded", "openai", "ollama", "none"]
 LABELS = {"embedded": "Embedded (SmolLM2, local)", "openai": "OpenAI-compatible server", "ollama": "Ollama",

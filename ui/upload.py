@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.errors import RagError
-from ui.launch import MAX_UPLOAD_MB
+from rag.core.errors import RagError
+from rag.launch import MAX_UPLOAD_MB
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestSummary

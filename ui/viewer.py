@@ -14,10 +14,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from rag.conversations import SourceRef, memory_date
+from rag.chat.conversations import SourceRef, memory_date
+from rag.core.types import render_locator
 from rag.index import Index
-from rag.store import DocRecord
-from rag.types import render_locator
+from rag.store.records import DocRecord
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp"})
 AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".m4a", ".ogg", ".flac", ".aac", ".opus", ".webm"})

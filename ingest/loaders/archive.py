@@ -12,16 +12,15 @@ in it can be read. meta["pages"], ["ocr_pages"] and ["duration"] add up the memb
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ingest.loaders import notion, slack
-from ingest.registry import LoaderSpec, loader_for
-from ingest.safezip import Archive, MemberError, open_archive
-from rag.errors import LoaderError
-from rag.types import Document, Section
+from ingest.loaders.safezip import Archive, MemberError
+from ingest.loaders.spec import LoaderSpec, loader_for
+from rag.core.errors import LoaderError
+from rag.core.types import Document, Section
 
 _SUMMED = ("pages", "ocr_pages", "duration")
 
@@ -125,14 +124,3 @@ def archive_document(archive: Archive, source: str, doc_id: str, folder: Path,
     """A Slack export, a Notion export, or the documents in the archive (unpacked under `folder`)."""
     export = _export_document(archive, source, doc_id)
     return export if export is not None else _generic(archive, source, doc_id, folder, registry)
-
-
-def load_archive(path: Path, source: str, doc_id: str) -> Document:
-    """A .zip file: a Slack export, a Notion export, or an archive of documents."""
-    from ingest.registry import default_registry
-
-    with open_archive(path, source) as archive, tempfile.TemporaryDirectory(prefix="rag-zip-") as folder:
-        return archive_document(archive, source, doc_id, Path(folder), default_registry())
-
-
-LOADERS: dict[str, LoaderSpec] = {".zip": LoaderSpec("archive", "archive", load_archive)}

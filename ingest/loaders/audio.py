@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ingest.loaders.transcript import Utterance, group_utterances
-from ingest.registry import LoaderSpec
-from rag.errors import LoaderError, MissingDependency
-from rag.types import Document
+from ingest.loaders.spec import LoaderSpec
+from ingest.loaders.turns import Utterance, group_utterances
+from rag.core.errors import LoaderError, MissingDependency
+from rag.core.types import Document
 
 AUDIO_SUFFIXES = (".wav", ".mp3", ".m4a", ".flac", ".ogg", ".opus")
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov")

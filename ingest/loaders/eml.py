@@ -15,11 +15,11 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
+from ingest.loaders.decode import decode_text, read_bytes
 from ingest.loaders.html import html_to_text
-from ingest.loaders.text import decode_text, read_bytes
-from ingest.registry import LoaderSpec
-from rag.errors import LoaderError
-from rag.types import Document, Section
+from ingest.loaders.spec import LoaderSpec
+from rag.core.errors import LoaderError
+from rag.core.types import Document, Section
 
 HEADERS = ("From", "To", "Cc", "Date", "Subject")
 

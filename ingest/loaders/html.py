@@ -15,10 +15,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from ingest.loaders.text import decode_text, read_bytes
-from ingest.registry import LoaderSpec
-from rag.errors import LoaderError
-from rag.types import Document, Section
+from ingest.loaders.decode import decode_text, read_bytes
+from ingest.loaders.spec import LoaderSpec
+from rag.core.errors import LoaderError
+from rag.core.types import Document, Section
 
 _SKIP = frozenset({"script", "style", "noscript", "template", "svg", "head"})
 _HEAD_ONLY = frozenset({"title", "meta", "link", "base", "style", "script", "noscript", "template"})

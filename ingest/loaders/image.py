@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ingest.loaders import ocr
-from ingest.registry import LoaderSpec
-from rag.errors import LoaderError
-from rag.types import Document, Section
+from ingest.loaders.spec import LoaderSpec
+from rag.core.errors import LoaderError
+from rag.core.types import Document, Section
 
 MAX_PIXELS = 60_000_000
 FORMATS = frozenset({"PNG", "JPEG", "MPO", "TIFF", "WEBP", "BMP", "DIB", "GIF"})

@@ -15,10 +15,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ingest.loaders.text import decode_text, read_bytes
-from ingest.registry import LoaderSpec
-from rag.errors import LoaderError
-from rag.types import Document, Section
+from ingest.loaders.decode import decode_text, read_bytes
+from ingest.loaders.spec import LoaderSpec
+from rag.core.errors import LoaderError
+from rag.core.types import Document, Section
 
 TEXT_FIELDS = ("text", "contents", "content", "body", "abstract", "passage")
 TITLE_FIELDS = ("title", "name", "heading", "subject")

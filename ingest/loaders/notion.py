@@ -29,11 +29,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from ingest.loaders.text import decode_text, markdown_sections
-from ingest.registry import LoaderSpec
-from ingest.safezip import Archive, MemberError, Tree, clean_part, open_tree
-from rag.errors import LoaderError
-from rag.types import Document, Section
+from ingest.loaders.decode import decode_text
+from ingest.loaders.safezip import Archive, MemberError, Tree, clean_part, open_tree
+from ingest.loaders.spec import LoaderSpec
+from ingest.loaders.text import markdown_sections
+from rag.core.errors import LoaderError
+from rag.core.types import Document, Section
 
 _ID = re.compile(r"\s*\b[0-9a-fA-F]{32}(?:_all)?$")
 _LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s]+)\)")

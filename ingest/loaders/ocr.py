@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ingest.loaders.pdf_text import normalise_chars
-from rag.errors import LoaderError
+from rag.core.errors import LoaderError
 
 LANG = "eng"
 TIMEOUT_S = 120

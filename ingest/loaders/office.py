@@ -19,9 +19,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ingest.registry import LoaderSpec
-from rag.errors import LoaderError
-from rag.types import Document, Section
+from ingest.loaders.spec import LoaderSpec
+from rag.core.errors import LoaderError
+from rag.core.types import Document, Section
 
 _HEADING = re.compile(r"^(?:Heading (\d)|Title)$")
 

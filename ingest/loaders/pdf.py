@@ -17,9 +17,9 @@ from typing import Any
 
 from ingest.loaders.pdf_ocr import ScannedPages, read_scanned_pages
 from ingest.loaders.pdf_text import clean_page_text, hyphenated_compounds, normalise_chars
-from ingest.registry import LoaderSpec
-from rag.errors import LoaderError
-from rag.types import Document, Section
+from ingest.loaders.spec import LoaderSpec
+from rag.core.errors import LoaderError
+from rag.core.types import Document, Section
 
 _MAX_TITLE = 200
 _NOT_TITLES = re.compile(

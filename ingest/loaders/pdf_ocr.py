@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.loaders import ocr
-from rag.errors import LoaderError
+from rag.core.errors import LoaderError
 
 MIN_TEXT_CHARS = 20
 MAX_RENDER_PIXELS = 40_000_000

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.registry import LoaderSpec
-from ingest.safezip import MemberError, Tree, open_tree
-from rag.errors import LoaderError
-from rag.types import Document, Section
+from ingest.loaders.safezip import MemberError, Tree, open_tree
+from ingest.loaders.spec import LoaderSpec
+from rag.core.errors import LoaderError
+from rag.core.types import Document, Section
 
 CHANNEL_LISTS = ("channels.json", "groups.json", "mpims.json", "dms.json")
 NOISE = frozenset({

@@ -10,8 +10,8 @@ Matches the chat template embedded in SmolLM2-135M-Instruct's GGUF:
 
 from __future__ import annotations
 
-from rag.llm import Message
 from rag.llm.messages import check_roles
+from rag.llm.protocol import Message
 
 IM_START = "<|im_start|>"
 IM_END = "<|im_end|>"

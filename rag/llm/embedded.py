@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.errors import ConfigError, LLMError, MissingDependency
-from rag.llm import LLMSettings, Message
+from rag.core.errors import ConfigError, LLMError, MissingDependency
 from rag.llm.chatml import IM_END, chatml
 from rag.llm.messages import offline_llama_index
+from rag.llm.protocol import LLMSettings, Message
 
 if TYPE_CHECKING:
     from llama_index.core.llms import ChatMessage

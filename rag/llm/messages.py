@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.llm import Message
+from rag.llm.protocol import Message
 
 if TYPE_CHECKING:
     from llama_index.core.llms import ChatMessage

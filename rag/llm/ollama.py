@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from rag.errors import ConfigError, LLMError
-from rag.llm import LLMSettings, Message
+from rag.core.errors import ConfigError, LLMError
 from rag.llm.messages import offline_llama_index, render_json, to_chat_messages
+from rag.llm.protocol import LLMSettings, Message
 
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM
@@ -61,7 +61,7 @@ def make(settings: LLMSettings) -> OllamaBackend:
     try:
         from llama_index.llms.ollama import Ollama
     except ImportError as exc:
-        from rag.errors import MissingDependency
+        from rag.core.errors import MissingDependency
 
         raise MissingDependency("llama-index-llms-ollama", pip="llama-index-llms-ollama") from exc
     llm = Ollama(

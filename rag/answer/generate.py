@@ -1,0 +1,97 @@
+"""From retrieved hits to an Answer: pick the passages that bear on the question, prompt, cite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from rag.answer.prompts import NOT_FOUND, SOURCE_TEMPLATE, SYSTEM_PROMPT, UNSUPPORTED_NOTE, USER_TEMPLATE
+from rag.answer.settings import AnswerSettings
+from rag.answer.support import check_support
+from rag.answer.text import cited_numbers, coverage, split_sentences, stems
+from rag.core.text import sentence_ranges
+from rag.core.types import Answer, Citation, Hit, render_locator
+from rag.embed.registry import Embedder
+from rag.llm.protocol import ChatBackend, Message
+
+
+def relevant(question: str, hits: list[Hit], settings: AnswerSettings) -> list[Hit]:
+    """The hits that clear the relevance bar: irrelevant passages distract small models."""
+    keep = [h for h in hits if h.similarity >= settings.min_similarity
+            or coverage(question, h.chunk.text) >= settings.min_coverage]
+    return keep[: settings.max_sources]
+
+
+def sources_block(sources: list[Hit]) -> str:
+    return "\n\n".join(SOURCE_TEMPLATE.format(number=i, source=h.source, where=render_locator(h.chunk.locator),
+                                              text=h.chunk.text.strip())
+                       for i, h in enumerate(sources, start=1))
+
+
+def build_messages(question: str, sources: list[Hit]) -> list[Message]:
+    return [("system", SYSTEM_PROMPT),
+            ("user", USER_TEMPLATE.format(sources=sources_block(sources), question=question.strip()))]
+
+
+def best_quote(hit: Hit, claim: str) -> Citation:
+    """The sentence of the passage that best matches `claim`, with offsets into the section text."""
+    chunk = hit.chunk
+    wanted = stems(claim)
+    best, best_score = (0, len(chunk.text)), 0.0
+    for a, b in sentence_ranges(chunk.text):
+        score = len(wanted & stems(chunk.text[a:b])) / (len(wanted) or 1)
+        if score > best_score:
+            best, best_score = (a, b), score
+    a, b = best if best_score > 0 else (0, len(chunk.text))
+    return Citation(hit.source, chunk.locator, chunk.text[a:b], 0, chunk.start + a, chunk.start + b)
+
+
+def citations_for(text: str, sources: list[Hit]) -> tuple[Citation, ...]:
+    """A citation for every source the answer cites, quoting the sentence that supports it."""
+    out: list[Citation] = []
+    for number in cited_numbers(text):
+        if not 1 <= number <= len(sources):
+            continue
+        claims = " ".join(s for s in split_sentences(text) if f"[{number}" in s or f"{number}]" in s) or text
+        quote = best_quote(sources[number - 1], claims)
+        out.append(Citation(quote.source, quote.locator, quote.quote, number, quote.start, quote.end))
+    return tuple(out)
+
+
+def says_not_found(text: str) -> bool:
+    lowered = text.lower()
+    return not text.strip() or "do not contain" in lowered or "does not contain" in lowered
+
+
+def not_found(question: str, hits: list[Hit], prompt: str, model: str) -> Answer:
+    return Answer(question, NOT_FOUND, (), prompt, model, tuple(hits), found=False)
+
+
+def answer_with_llm(question: str, hits: list[Hit], backend: ChatBackend, settings: AnswerSettings,
+                    on_token: Callable[[str], None] | None = None,
+                    fallback: Callable[[], Answer] | None = None, embedder: Embedder | None = None) -> Answer:
+    sources = relevant(question, hits, settings)
+    messages = build_messages(question, sources)
+    prompt = backend.render(messages)
+    if not sources:
+        return not_found(question, hits, prompt + "\n\n(no passage cleared the relevance bar: not sent)",
+                         backend.model)
+    if on_token is None:
+        text = backend.complete(messages).strip()
+    else:
+        pieces = []
+        for piece in backend.stream(messages):
+            pieces.append(piece)
+            on_token(piece)
+        text = "".join(pieces).strip()
+    if says_not_found(text):
+        return replace(not_found(question, hits, prompt, backend.model), raw=text)
+    checked, dropped = check_support(text, sources, settings, embedder)
+    if not checked:
+        if fallback is None:
+            return replace(not_found(question, hits, prompt, backend.model), raw=text, dropped=dropped)
+        quoted = fallback()
+        note = f"{UNSUPPORTED_NOTE}\n{quoted.text}" if quoted.found else quoted.text
+        return replace(quoted, text=note, prompt=prompt, model=backend.model, raw=text, dropped=dropped)
+    return Answer(question, checked, citations_for(checked, sources), prompt, backend.model, tuple(sources),
+                  raw=text, dropped=dropped)
