@@ -95,7 +95,7 @@ def test_batch_order_does_not_change_vectors(ours: MeanPooledBert) -> None:
 @pytest.mark.slow
 def test_torch_path_imports_neither_transformers_nor_sentence_transformers(folder: Path) -> None:
     pytest.importorskip("torch")
-    code = ("import sys; from pathlib import Path; from rag.minilm_torch import TorchBertEmbedder; "
+    code = ("import sys; from pathlib import Path; from rag.embed.minilm_torch import TorchBertEmbedder; "
             f"TorchBertEmbedder(Path({str(folder)!r}), 'x').embed(['a']); "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'transformers', 'sentence_transformers'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,6 +1,6 @@
 """OCR: images and scanned PDF pages read by Tesseract, measured against ground truth; hostile images refused.
 
-Character error rates (rag.textmetrics.cer, whitespace-normalised) measured with Tesseract 5.3.0 (eng)
+Character error rates (rag.eval.metrics.cer, whitespace-normalised) measured with Tesseract 5.3.0 (eng)
 on Debian 12, and asserted with a small margin:
 
 | file | CER | before (raw image, psm 3, every line kept) |
@@ -53,7 +53,7 @@ def text_of(doc: Document) -> str:
     return "\n".join(s.text for s in doc.sections)
 
 
-# --- rag.textmetrics ------------------------------------------------------------------------------
+# --- rag.eval.metrics (text) ------------------------------------------------------------------------------
 
 
 def test_error_rates() -> None:

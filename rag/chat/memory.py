@@ -2,7 +2,7 @@
 
 The file is written to `<index>/memory/conversation-<date>-<topic>.md` and ingested through the same
 `Index.ingest` as any other file, so a later answer can cite it; such a citation reads
-"from our conversation on 2026-11-22" (see `rag.conversations.citation_label`). Remembering the same
+"from our conversation on 2026-11-22" (see `rag.chat.conversations.citation_label`). Remembering the same
 conversation again rewrites its file, so the index holds one version of it.
 """
 
