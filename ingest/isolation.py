@@ -115,6 +115,10 @@ class LoaderWorker:
         for thread in self._threads:
             thread.start()
 
+    def ready(self) -> bool:
+        """Whether result() would return now, without waiting for the worker to finish reading."""
+        return self._job is None or self._local is not None or self._done.is_set()
+
     def result(self) -> Document:
         job, self._job = self._job, None
         assert job is not None, "submit() a job first"

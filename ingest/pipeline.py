@@ -1,4 +1,12 @@
-"""The ingest pipeline: scan → plan → load → chunk → embed (only what is new) → commit, file by file."""
+"""The ingest pipeline: scan → plan → load → chunk → embed (only what is new) → commit, file by file.
+
+Each file is committed in its own transaction as soon as its chunks are embedded. Files that load
+quickly are embedded together (up to `batch_chunks` chunks, enough for the bundled model to switch to
+its faster bulk path), but a file waits at most `batch_seconds` for others to join it while the worker
+is still reading: a kill loses only the batch in flight and what was read in the last second or so.
+Before planning, the root's rows are checked (rag/store: checksums, the full-text index); damaged
+documents are set aside and read again from their files, and a damaged full-text index is rebuilt.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +44,8 @@ class IngestSummary:
     renamed: int = 0
     failed: tuple[Failure, ...] = ()
     skipped: tuple[Skipped, ...] = ()
+    kept: int = 0                 # documents under folders or names that could not be read: left as they were
+    repaired: tuple[str, ...] = ()   # documents whose rows were damaged, read again from their files
     embedded_chunks: int = 0
     reused_chunks: int = 0
     ocr_pages: int = 0            # pages and images read by OCR in this run
@@ -48,7 +58,8 @@ class IngestSummary:
         return {"added": self.added, "changed": self.changed, "removed": self.removed,
                 "unchanged": self.unchanged, "renamed": self.renamed,
                 "failed": [{"source": f.source, "error": f.error} for f in self.failed],
-                "skipped": [{"source": s.source, "reason": s.reason} for s in self.skipped],
+                "skipped": [{"source": s.source, "reason": s.reason, "kept": s.kept} for s in self.skipped],
+                "kept": self.kept, "repaired": list(self.repaired),
                 "embedded_chunks": self.embedded_chunks, "reused_chunks": self.reused_chunks,
                 "ocr_pages": self.ocr_pages,
                 "warnings": list(self.warnings), "seconds": round(self.seconds, 3), "dry_run": self.dry_run,
@@ -61,7 +72,9 @@ class IngestOptions:
     dry_run: bool = False
     retry_failed: bool = False
     progress: bool = False
-    batch_chunks: int = 256
+    batch_chunks: int = 128       # at most this many chunks wait to be embedded together
+    batch_seconds: float = 1.0    # nor longer than this, while the next file is still being read
+    repair: bool = False          # `rag check --repair`: add what is missing, remove nothing
     limits: LoaderLimits = field(default_factory=LoaderLimits)
 
 
@@ -79,12 +92,16 @@ def _job(registry: dict[str, LoaderSpec], planned: Planned) -> LoadJob:
     return LoadJob(spec, entry.path, entry.source, planned.content_hash[:32], entry.size)
 
 
-def _loaded_docs(worker: LoaderWorker, registry: dict[str, LoaderSpec],
-                 jobs: tuple[Planned, ...]) -> Iterator[tuple[Planned, Document | RagError]]:
-    """Each planned file with its Document or its error; the worker loads the next file meanwhile."""
+def _loaded_docs(worker: LoaderWorker, registry: dict[str, LoaderSpec], jobs: tuple[Planned, ...],
+                 before_wait: Callable[[], bool]) -> Iterator[tuple[Planned, Document | RagError]]:
+    """Each planned file with its Document or its error; the worker loads the next file meanwhile.
+    While the next file is not read yet, `before_wait` is asked (every 10 ms) whether to stop waiting
+    for it without blocking: it commits pending work once that is old enough, and then says so."""
     if jobs:
         worker.submit(_job(registry, jobs[0]))
     for i, planned in enumerate(jobs):
+        while not worker.ready() and not before_wait():
+            time.sleep(0.01)
         try:
             result: Document | RagError = worker.result()
         except RagError as exc:
@@ -101,26 +118,78 @@ def ingest_folder(store: Store, folder: Path, registry: dict[str, LoaderSpec],
         raise RagError(f"{folder}: no such file or folder — check the path")
     root = str(folder.resolve() if folder.is_dir() else folder.resolve().parent)
     entries, skipped = scan_folder(folder, registry, exclude=(store.folder,))
-    records = store.documents(root)
+    only = (entries[0].source if entries else None) if folder.is_file() else None
+    repaired, warnings = _set_aside_damage(store, root, only, options.dry_run)
+    records = store.documents(root, check=False)
     if folder.is_file():
-        records = [r for r in records if r.source == entries[0].source] if entries else []
-    plan = make_plan(entries, records, options.retry_failed)
+        records = [r for r in records if r.source == only]
+    plan = make_plan(entries, records, options.retry_failed, tuple(s.source for s in skipped if s.kept))
+    if options.repair:   # rag check --repair adds back what is missing; it removes nothing
+        plan = replace(plan, removed=())
     if options.dry_run:
-        return _summary(plan, skipped, [], (0, 0, 0), [], started, dry_run=True)
+        return _summary(plan, skipped, [], (0, 0, 0), [], started, dry_run=True,
+                        repaired=[r.source for r in records if r.damaged])
     start_commit = store.commit_number()
     for record in plan.removed:
         store.remove(root, record.source)
     for p in plan.renamed + plan.touched:
         assert p.previous is not None
         store.update_stat(p.previous.id, p.entry.mtime_ns, p.entry.source)
-    failures, counts, warnings = _load_and_commit(store, root, plan, registry, get_embedder, options)
+    failures, counts, load_warnings = _load_and_commit(store, root, plan, registry, get_embedder, options)
     for entry, why in plan.unreadable:
         error = f"{entry.source}: cannot be read ({why}) — check the file's permissions (e.g. chmod u+r)"
         failures.append(Failure(entry.source, error))
         store.record_failure(root, entry.source, ("", entry.size, entry.mtime_ns), entry.loader, error)
-    if store.commit_number() != start_commit:
-        VectorIndex.build(store).save(store.folder)
-    return _summary(plan, skipped, failures, counts, warnings, started)
+    if store.commit_number() != start_commit or repaired:
+        roots = sorted({d.root for d in store.documents(check=False)})
+        VectorIndex.build(store).save(store.folder, roots)
+    store.checkpoint()
+    return _summary(plan, skipped, failures, counts, warnings + load_warnings, started, repaired=repaired)
+
+
+def _set_aside_damage(store: Store, root: str, only: str | None, dry_run: bool) -> tuple[list[str], list[str]]:
+    """Check the root's rows: damaged documents are deleted so that they are read again (a dry run only
+    names them), stray rows dropped, a damaged full-text index rebuilt. (sources, warnings)"""
+    docs, stray = store.damage(root)
+    if only is not None:
+        docs = {d.id for d in store.documents(root, check=False) if d.id in docs and d.source == only}
+    if dry_run:
+        return [], []
+    warnings = []
+    sources = store.discard(docs, stray) if docs or stray else []
+    warnings += [f"{s}: its rows in the index were damaged — read again from the file" for s in sources]
+    if store.repair_fulltext():
+        warnings.append("the full-text index was damaged — rebuilt from the chunks")
+    return sources, warnings
+
+
+class _Batch:
+    """Loaded documents waiting to be embedded together; each is committed in its own transaction."""
+
+    def __init__(self, store: Store, root: str, get_embedder: Callable[[], Embedder], options: IngestOptions) -> None:
+        self.store, self.root, self.get_embedder = store, root, get_embedder
+        self.limit, self.seconds = options.batch_chunks, options.batch_seconds
+        self.pending: list[_Loaded] = []
+        self.since = 0.0
+        self.embedded = self.reused = 0
+
+    def add(self, loaded: _Loaded) -> None:
+        if not self.pending:
+            self.since = time.monotonic()
+        self.pending.append(loaded)
+        if sum(len(p.chunks) for p in self.pending) >= self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            e, r = _flush(self.store, self.root, self.pending, self.get_embedder())
+            self.embedded, self.reused, self.pending = self.embedded + e, self.reused + r, []
+
+    def flush_if_old(self) -> bool:
+        """Commit what is pending once it waited `seconds`; True when nothing is pending any more."""
+        if self.pending and time.monotonic() - self.since >= self.seconds:
+            self.flush()
+        return not self.pending
 
 
 def _load_and_commit(store: Store, root: str, plan: Plan, registry: dict[str, LoaderSpec],
@@ -130,12 +199,12 @@ def _load_and_commit(store: Store, root: str, plan: Plan, registry: dict[str, Lo
 
     failures: list[Failure] = []
     warnings: list[str] = []
-    pending: list[_Loaded] = []
-    embedded = reused = ocr_pages = 0
+    batch = _Batch(store, root, get_embedder, options)
+    ocr_pages = 0
     bar = tqdm(total=len(plan.to_load), desc="ingest", unit="file", disable=not options.progress or None,
                leave=False)
     with LoaderWorker(options.limits) as worker:
-        for planned, doc in _loaded_docs(worker, registry, plan.to_load):
+        for planned, doc in _loaded_docs(worker, registry, plan.to_load, batch.flush_if_old):
             bar.update()
             bar.set_postfix_str(planned.entry.source[-40:])
             if isinstance(doc, RagError):
@@ -146,15 +215,10 @@ def _load_and_commit(store: Store, root: str, plan: Plan, registry: dict[str, Lo
             ocr_pages += int(doc.meta.get("ocr_pages", 0) or 0)
             embedder = get_embedder()
             chunks = chunk_document(doc, embedder.token_spans, _policy(options.policy, embedder))
-            pending.append(_Loaded(planned, doc, chunks, [embedding_text(doc.title, c) for c in chunks]))
-            if sum(len(p.chunks) for p in pending) >= options.batch_chunks:
-                e, r = _flush(store, root, pending, embedder)
-                embedded, reused, pending = embedded + e, reused + r, []
+            batch.add(_Loaded(planned, doc, chunks, [embedding_text(doc.title, c) for c in chunks]))
     bar.close()
-    if pending:
-        e, r = _flush(store, root, pending, get_embedder())
-        embedded, reused = embedded + e, reused + r
-    return failures, (embedded, reused, ocr_pages), warnings
+    batch.flush()
+    return failures, (batch.embedded, batch.reused, ocr_pages), warnings
 
 
 def _policy(policy: ChunkPolicy, embedder: Embedder) -> ChunkPolicy:
@@ -185,7 +249,8 @@ def _stat(planned: Planned) -> tuple[str, int, int]:
 
 
 def _summary(plan: Plan, skipped: list[Skipped], failures: list[Failure], counts: tuple[int, int, int],
-             warnings: list[str], started: float, dry_run: bool = False) -> IngestSummary:
+             warnings: list[str], started: float, dry_run: bool = False,
+             repaired: list[str] | None = None) -> IngestSummary:
     embedded, reused, ocr_pages = counts
     failures = failures + [Failure(r.source, f"{r.error} (unchanged since; --retry-failed tries again)")
                            for r in plan.still_failed]
@@ -194,7 +259,8 @@ def _summary(plan: Plan, skipped: list[Skipped], failures: list[Failure], counts
         added=sum(p.entry.source not in failed_sources for p in plan.added),
         changed=sum(p.entry.source not in failed_sources for p in plan.changed),
         removed=len(plan.removed), unchanged=len(plan.unchanged) + len(plan.touched),
-        renamed=len(plan.renamed), failed=tuple(failures), skipped=tuple(skipped),
+        renamed=len(plan.renamed), failed=tuple(failures), skipped=tuple(skipped), kept=len(plan.kept),
+        repaired=tuple(repaired or ()),
         embedded_chunks=embedded, reused_chunks=reused, ocr_pages=ocr_pages, warnings=tuple(warnings),
         seconds=time.perf_counter() - started, dry_run=dry_run, plan=_plan_listing(plan) if dry_run else {})
 

@@ -92,6 +92,9 @@ def _handle(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
+    from rag.core.offline import guard_from_environment
+
+    guard_from_environment()                            # RAG_NO_NETWORK=1: no connection leaves the machine
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))    # a crashing parser leaves no core files behind
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints go to stderr, not into the protocol

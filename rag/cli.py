@@ -10,28 +10,13 @@ from typing import Any
 
 import click
 
-INDEX_HELP = "Index folder (created if missing). Default: $RAG_INDEX or ./rag-index."
+from rag.messages import RagGroup
+
+INDEX_HELP = "Index folder (rag ingest creates it). Default: $RAG_INDEX or ./rag-index."
 
 
 def _default_index() -> str:
     return os.environ.get("RAG_INDEX", "rag-index")
-
-
-class RagGroup(click.Group):
-    """Turns every RagError into one readable line (no traceback) and exit code 1."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        from rag.core.errors import RagError
-
-        try:
-            return super().invoke(ctx)
-        except RagError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("interrupted — the index keeps every file committed so far; run again to finish",
-                       err=True)
-            sys.exit(130)
 
 
 def index_option(f: Any) -> Any:
@@ -39,12 +24,17 @@ def index_option(f: Any) -> Any:
                         type=click.Path(file_okay=False), help=INDEX_HELP)(f)
 
 
-def _open(index_dir: str, embedder: str | None = None, overrides: dict[str, Any] | None = None) -> Any:
+def _open(index_dir: str, embedder: str | None = None, overrides: dict[str, Any] | None = None,
+          create: bool = True, read_only: bool | None = None) -> Any:
+    """The index at `index_dir`; read-only commands pass create=False, so that they never make one."""
     from rag.config import load_settings
     from rag.index import Index
 
+    click.get_current_context().meta["rag.index"] = index_dir   # for error messages (rag/messages.py)
     settings = load_settings(Path(index_dir), {k: v for k, v in (overrides or {}).items() if v is not None})
-    return Index.open(index_dir, embedder=embedder, settings=settings)
+    for note in settings.ignored:
+        click.echo(click.style("warning: ", fg="yellow") + note, err=True)
+    return Index.open(index_dir, embedder=embedder, settings=settings, create=create, read_only=read_only)
 
 
 def _emit(data: dict[str, Any]) -> None:
@@ -61,6 +51,9 @@ def main() -> None:
       rag ask "What corpus did they train on?" --index ./my-index
       rag search "training corpus" --index ./my-index -k 5
     """
+    from rag.core.offline import guard_from_environment
+
+    guard_from_environment()   # RAG_NO_NETWORK=1: no connection leaves this machine
 
 
 @main.command()
@@ -109,7 +102,7 @@ def ingest(folder: str, index_dir: str, as_json: bool, dry_run: bool, embedder: 
 @click.option("--json", "as_json", is_flag=True, help='Print {"hits": [...]} as JSON.')
 def search(question: str, index_dir: str, k: int, as_json: bool) -> None:
     """Find the passages that best match QUESTION (dense + BM25, fused)."""
-    hits = _open(index_dir).search(question, k)
+    hits = _open(index_dir, create=False).search(question, k)
     if as_json:
         _emit({"hits": [h.to_json() for h in hits]})
         return
@@ -122,23 +115,26 @@ def search(question: str, index_dir: str, k: int, as_json: bool) -> None:
 @click.argument("question")
 @index_option
 @click.option("--llm", "backend", default=None,
-              help="embedded (bundled SmolLM2, default) | openai (any OpenAI-compatible server) | "
+              help="embedded (bundled Qwen2.5-Coder-0.5B, default) | openai (any OpenAI-compatible server) | "
                    "ollama | none (extractive, no model). Also $RAG_LLM or rag.toml.")
 @click.option("--base-url", default=None, help="Server URL for openai/ollama, e.g. http://127.0.0.1:8000/v1")
-@click.option("--model", default=None, help="Model name on the server, or a .gguf path for embedded.")
+@click.option("--model", default=None, help="embedded: qwen-0.5b (bundled, default) | qwen-1.5b | smollm2 | "
+              "a .gguf path; openai/ollama: the model name on the server. Also $RAG_MODEL or rag.toml.")
 @click.option("--api-key-env", default=None, help="Environment variable holding the API key "
               "(default OPENAI_API_KEY).")
 @click.option("--max-tokens", default=None, type=int, help="Longest answer, in tokens.")
 @click.option("-k", "k", default=None, type=click.IntRange(1, 50), help="Passages to retrieve (default 5).")
 @click.option("--show-prompt", is_flag=True, help="Print the exact prompt sent to the model.")
+@click.option("--show-steps", is_flag=True, help="Print the follow-up questions a two-hop question was "
+              "answered by (self-ask).")
 @click.option("--json", "as_json", is_flag=True, help='Print {"answer", "citations"} as JSON.')
 def ask(question: str, index_dir: str, backend: str | None, base_url: str | None, model: str | None,
         api_key_env: str | None, max_tokens: int | None, k: int | None, show_prompt: bool,
-        as_json: bool) -> None:
+        as_json: bool, show_steps: bool = False) -> None:
     """Answer QUESTION from the indexed documents, with citations; says so when they do not contain it."""
     overrides = {"backend": backend, "base_url": base_url, "model": model, "api_key_env": api_key_env,
                  "max_tokens": max_tokens, "top_k": k}
-    idx = _open(index_dir, overrides=overrides)
+    idx = _open(index_dir, overrides=overrides, create=False)
     stream = None if as_json or show_prompt else _streamer()
     answer = idx.ask(question, on_token=stream)
     if as_json:
@@ -149,7 +145,7 @@ def ask(question: str, index_dir: str, backend: str | None, base_url: str | None
         return
     from rag.render import print_answer
 
-    print_answer(answer, show_prompt=show_prompt, streamed=stream is not None and answer.found)
+    print_answer(answer, show_prompt=show_prompt, streamed=stream is not None and answer.found, show_steps=show_steps)
 
 
 def _streamer() -> Any:
@@ -167,7 +163,7 @@ def _streamer() -> Any:
 @click.option("--json", "as_json", is_flag=True, help='Print {"documents": [...]} as JSON.')
 def list_documents(index_dir: str, as_json: bool) -> None:
     """List the indexed documents: source, kind, sections, chunks, status."""
-    docs = _open(index_dir).documents()
+    docs = _open(index_dir, create=False).documents()
     if as_json:
         _emit({"documents": [{"source": d.source, "root": d.root, "kind": d.kind, "title": d.title,
                               "chunks": d.chunks, "status": d.status, "error": d.error,
@@ -178,13 +174,37 @@ def list_documents(index_dir: str, as_json: bool) -> None:
     print_documents(docs)
 
 
+@main.command(name="check")
+@index_option
+@click.option("--repair", is_flag=True, help="Rebuild what is derived (full-text index, vector file) and read "
+              "damaged or lost documents again from their files.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--wait", "lock_wait", default=0.0, type=float, help="Seconds to wait for another writer (--repair).")
+def check(index_dir: str, repair: bool, as_json: bool, lock_wait: float) -> None:
+    """Verify the index end to end: SQLite's and FTS5's integrity checks, every row's checksum, the vector
+    file against SQLite, lost commits. Names what is damaged and which documents; exit 1 if anything is."""
+    from rag.render import print_check
+
+    idx = _open(index_dir, create=False, read_only=not repair)
+    outcome = idx.repair(lock_wait) if repair else None
+    report = outcome.after if outcome else idx.check()
+    if as_json:
+        _emit(outcome.to_json() if outcome else report.to_json())
+    else:
+        print_check(report, outcome)
+    sys.exit(0 if report.ok else 1)
+
+
 @main.command(name="rm")
 @click.argument("path")
 @index_option
 @click.option("--wait", "lock_wait", default=0.0, type=float, help="Seconds to wait for another writer.")
-def remove(path: str, index_dir: str, lock_wait: float) -> None:
-    """Remove a document (its source path as `rag ls` shows it) from the index."""
-    count = _open(index_dir).remove(path, lock_wait)
+@click.option("--root", default=None, type=click.Path(file_okay=False),
+              help="The ingested folder the document is in, when several hold that name.")
+def remove(path: str, index_dir: str, lock_wait: float, root: str | None) -> None:
+    """Remove a document (its path, or its source path as `rag ls` shows it) from the index. When
+    several ingested folders hold that name, nothing is removed until --root or the full path says which."""
+    count = _open(index_dir).remove(path, lock_wait, root=root)
     click.echo(f"removed {count} document{'s' if count != 1 else ''}: {path}")
 
 
@@ -192,17 +212,21 @@ def remove(path: str, index_dir: str, lock_wait: float) -> None:
 @index_option
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="Port to serve on.")
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind; the default keeps the app on this machine.")
-def app(index_dir: str, port: int, host: str) -> None:
+              help="Address to bind; the default keeps the app on this machine. Any other address needs a "
+                   "password (--password-file or $RAG_APP_PASSWORD).")
+@click.option("--password-file", default=None, type=click.Path(dir_okay=False),
+              help="A file holding the password the app asks for first (also $RAG_APP_PASSWORD).")
+def app(index_dir: str, port: int, host: str, password_file: str | None) -> None:
     """Open the chat app (Streamlit) on INDEX: upload files, chat with citations, see the sources."""
-    from rag.launch import app_environment, streamlit_command, url
+    from rag.launch import app_environment, app_password, streamlit_command, url
 
+    password = app_password(host, password_file)
     Path(index_dir).expanduser().mkdir(parents=True, exist_ok=True)
     command = streamlit_command(port, host)
     click.echo(f"rag app: {url(port, host)}  (index {Path(index_dir).resolve()}; Ctrl+C stops it)")
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(command[0], command, app_environment(index_dir))   # signals now go to Streamlit itself
+    os.execve(command[0], command, app_environment(index_dir, password))   # signals now go to Streamlit itself
 
 
 @main.command(name="chat")
@@ -211,7 +235,8 @@ def app(index_dir: str, port: int, host: str) -> None:
               help="Continue this conversation (its number, as /list or the app's sidebar shows it).")
 @click.option("--llm", "backend", default=None, help="embedded | openai | ollama | none (as for `rag ask`).")
 @click.option("--base-url", default=None, help="Server URL for openai/ollama.")
-@click.option("--model", default=None, help="Model name on the server, or a .gguf path for embedded.")
+@click.option("--model", default=None, help="embedded: qwen-0.5b (bundled, default) | qwen-1.5b | smollm2 | "
+              "a .gguf path; openai/ollama: the model name on the server. Also $RAG_MODEL or rag.toml.")
 @click.option("-k", "k", default=None, type=click.IntRange(1, 50), help="Passages to retrieve (default 5).")
 def chat(index_dir: str, conversation: int | None, backend: str | None, base_url: str | None,
          model: str | None, k: int | None) -> None:

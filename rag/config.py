@@ -1,7 +1,13 @@
 """Settings, and where they come from.
 
 Precedence, highest first: explicit overrides (CLI flags; None means "not given") > environment
-(RAG_*) > ./rag.toml in the current folder > <index>/rag.toml > defaults.
+(RAG_*) > ./rag.toml in the current folder > <index>/rag.toml > the user's ~/.config/rag/rag.toml
+($XDG_CONFIG_HOME/rag/rag.toml) > defaults.
+
+A ./rag.toml comes with whatever folder `rag` runs in (a downloaded project, a shared drive), so it may
+not say where data and secrets go: its `llm.base_url` and `llm.api_key_env` are ignored (and named in
+`Settings.ignored`, which the CLI prints as a warning). Set them with flags, the environment, the user's
+config or the index's own rag.toml. When ./rag.toml *is* the index's rag.toml, it is read in full.
 
 rag.toml:
 
@@ -44,6 +50,8 @@ ENV_KEYS = {
 
 TOP_KEYS = ("top_k", "embedder")
 LLM_KEYS = tuple(f.name for f in dataclasses.fields(LLMSettings))
+SENDING_KEYS = ("base_url", "api_key_env")
+"""Settings that send the passages, and a secret, to a host: never taken from ./rag.toml."""
 OVERRIDE_ALIASES = {"llm": "backend"}
 """Override names as the CLI spells them -> setting key (`--llm openai` sets the backend)."""
 
@@ -53,6 +61,13 @@ class Settings:
     llm: LLMSettings = field(default_factory=LLMSettings)
     top_k: int = 5
     embedder: str | None = None
+    ignored: tuple[str, ...] = field(default=(), compare=False)  # warnings: settings a file may not set
+
+
+def user_config(environ: Mapping[str, str]) -> Path:
+    """The user's own rag.toml: $XDG_CONFIG_HOME/rag/rag.toml, else ~/.config/rag/rag.toml."""
+    base = environ.get("XDG_CONFIG_HOME") or str(Path(environ.get("HOME") or Path.home()) / ".config")
+    return Path(base) / "rag" / FILE_NAME
 
 
 def load_settings(
@@ -61,26 +76,42 @@ def load_settings(
     *,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    user_file: Path | None = None,
 ) -> Settings:
     """The settings in force, from overrides, `environ` (default os.environ) and the rag.toml files."""
     env = os.environ if environ is None else environ
-    here = Path.cwd() if cwd is None else cwd
-    layers: list[dict[str, object]] = []  # lowest precedence first
-    if index_dir is not None:
-        layers.append(read_toml(index_dir / FILE_NAME))
-    layers.append(read_toml(here / FILE_NAME))
+    here = (Path.cwd() if cwd is None else cwd) / FILE_NAME
+    layers: list[dict[str, object]] = [read_toml(user_file or user_config(env))]  # lowest precedence first
+    index_file = index_dir / FILE_NAME if index_dir is not None else None
+    if index_file is not None:
+        layers.append(read_toml(index_file))
+    ignored: list[str] = []
+    if index_file is None or not _same_file(here, index_file):
+        local = read_toml(here)
+        ignored = [label(k) for k in SENDING_KEYS if k in local]
+        layers.append({k: v for k, v in local.items() if k not in SENDING_KEYS})
     layers.append(from_environ(env))
     layers.append(from_overrides(overrides))
     merged: dict[str, object] = {}
     for layer in layers:
         merged.update(layer)
-    return build(merged)
+    notes = (f"{here}: ignored {', '.join(ignored)} — a rag.toml in the current folder may not say where "
+             "passages and keys are sent; set them with a flag, the environment, ~/.config/rag/rag.toml or "
+             "the index's rag.toml",) if ignored else ()
+    return build(merged, notes)
 
 
-def build(values: Mapping[str, object]) -> Settings:
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def build(values: Mapping[str, object], ignored: tuple[str, ...] = ()) -> Settings:
     llm = {k: v for k, v in values.items() if k in LLM_KEYS}
     top = {k: v for k, v in values.items() if k in TOP_KEYS}
-    return Settings(llm=LLMSettings(**llm), **top)  # type: ignore[arg-type]
+    return Settings(llm=LLMSettings(**llm), ignored=ignored, **top)  # type: ignore[arg-type]
 
 
 def read_toml(path: Path) -> dict[str, object]:

@@ -8,12 +8,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rag.answer.injection import Screen
 from rag.answer.settings import AnswerSettings
 from rag.config import Settings, load_settings
-from rag.core.errors import IndexFormatError, RagError
+from rag.core.errors import IndexDamagedError, IndexFormatError, RagError
 from rag.core.types import Answer, Hit
 from rag.embed.registry import DEFAULT_EMBEDDER, Embedder, make_embedder
 from rag.llm.protocol import LLMSettings
@@ -22,12 +24,25 @@ from rag.store.faiss import VectorIndex
 from rag.store.lock import WriteLock
 from rag.store.protocol import Store
 from rag.store.records import DocRecord
+from rag.store.schema import DB_NAME, parse_meta
 from rag.store.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
     from ingest.isolation import LoaderLimits
     from ingest.loaders.spec import LoaderSpec
     from ingest.pipeline import IngestSummary
+    from rag.maintain import RepairOutcome
+    from rag.store.check import Report
+
+FULLTEXT_CHECK_MAX = 5000   # chunks: FTS5's integrity check costs about 20 ms per 1,000 chunks
+
+
+def valid_text(text: str) -> str:
+    """`text` as valid Unicode: bytes that were not UTF-8 (surrogate escapes from the shell) become U+FFFD."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def embedder_name(spec: str) -> str:
@@ -51,24 +66,34 @@ class Index:
         self.embedder_spec = embedder_spec
         self._embedder = embedder
         self._vectors: VectorIndex | None = None
+        self._fulltext_checked = -1
+        self.screen = Screen(store)   # flags passages that address the assistant (rag/answer/injection.py)
 
     @classmethod
     def open(cls, folder: str | Path, embedder: str | Embedder | None = None,
-             settings: Settings | None = None) -> Index:
+             settings: Settings | None = None, create: bool = True, read_only: bool | None = None) -> Index:
+        """Open the index in `folder`; `create` makes it when it is not there (else that is an error).
+        `read_only` (the default when not creating) opens it so that nothing in rag.sqlite can change."""
+        if not str(folder).strip():
+            raise RagError("the index folder is an empty name — pass one with --index DIR (or set $RAG_INDEX)")
         folder = Path(folder).expanduser()
         if folder.exists() and not folder.is_dir():
             raise IndexFormatError(f"{folder}: is a file, not an index folder — pass a folder to --index")
+        if not create and not (folder / DB_NAME).is_file():
+            raise IndexFormatError(f"{folder}: no index there — make one with: rag ingest FOLDER --index {folder}")
         settings = settings or load_settings(folder, {})
         meta = SQLiteStore.read_meta(folder)
         instance = embedder if not isinstance(embedder, str) else None
         spec = embedder if isinstance(embedder, str) else (instance.name if instance else None)
         spec = spec or settings.embedder or meta.get("embedder_spec") or DEFAULT_EMBEDDER
         if meta:
-            name, dim = (instance.name, instance.dim) if instance else (embedder_name(spec), int(meta["dim"]))
+            stored_dim = parse_meta(folder, meta)[1]
+            name, dim = (instance.name, instance.dim) if instance else (embedder_name(spec), stored_dim)
         else:
             instance = instance or make_embedder(spec)
             name, dim = instance.name, instance.dim
-        store = SQLiteStore.open(folder, name, spec, dim)
+        store = SQLiteStore.open(folder, name, spec, dim, create=create,
+                                 write=not read_only if read_only is not None else None)
         return cls(folder, store, spec, settings, instance)
 
     @property
@@ -96,31 +121,93 @@ class Index:
         registry = registry if registry is not None else default_registry()
         options = IngestOptions(dry_run=dry_run, retry_failed=retry_failed, progress=progress,
                                 limits=limits or LoaderLimits())
+        self._trust()
         if dry_run:
             return ingest_folder(self.store, Path(folder), registry, lambda: self.embedder, options)
         lock = WriteLock(self.folder, lock_wait)
         try:
+            self._trust()
             return ingest_folder(self.store, Path(folder), registry, lambda: self.embedder, options)
         finally:
             lock.release()
 
+    def _trust(self, fulltext: bool = False) -> None:
+        """The cheap checks before results are served: no lost commits (a deleted WAL) and, on an index of
+        up to FULLTEXT_CHECK_MAX chunks, an intact full-text index (once per commit). `rag check` does all."""
+        from rag.store import journal
+        from rag.store.fulltext import Busy, fts_problem
+
+        commit = self.store.commit_number()
+        lost = journal.rollback(self.folder, commit)
+        if lost:
+            raise IndexDamagedError(lost.describe(self.folder))
+        if not fulltext or self._fulltext_checked == commit:
+            return
+        if self.store.chunk_count() <= FULLTEXT_CHECK_MAX:
+            try:
+                problem = fts_problem(self.folder, timeout=0.5, copy=False)
+            except Busy:   # a writer is at work: check on the next search
+                return
+            if problem:
+                raise IndexDamagedError(f"{self.folder}: the full-text index is damaged ({problem}) — `rag check "
+                                        f"--index {self.folder} --repair` rebuilds it")
+        self._fulltext_checked = commit
+
+    def check(self) -> Report:
+        """Every check there is (`rag check`): what is damaged, and which documents it touches."""
+        return self.store.check()
+
+    def repair(self, lock_wait: float = 0.0, limits: LoaderLimits | None = None) -> RepairOutcome:
+        """`rag check --repair`: rebuild what is derived, read damaged or lost documents again from their files."""
+        from rag.maintain import repair_index
+
+        lock = WriteLock(self.folder, lock_wait)
+        try:
+            return repair_index(self, limits)
+        finally:
+            lock.release()
+            self._vectors = None
+
     def search(self, question: str, k: int = 5, settings: RetrievalSettings | None = None) -> list[Hit]:
+        question = valid_text(question)
         if not question.strip():
             raise RagError("the question is empty — type what you want to find")
-        return retrieve(self.store, self.vectors(), self.embedder, question, k, settings)
+        self._trust(fulltext=True)
+        return self.screen.mark(retrieve(self.store, self.vectors(), self.embedder, question, k, settings))
 
     def ask(self, question: str, llm: LLMSettings | None = None, k: int | None = None,
             on_token: Callable[[str], None] | None = None,
-            answer_settings: AnswerSettings | None = None) -> Answer:
-        """Answer from the indexed documents, citing them; says so when they do not contain it."""
+            answer_settings: AnswerSettings | None = None, self_ask: bool = True) -> Answer:
+        """Answer from the indexed documents, citing them; says so when they do not contain it.
+
+        With a model, a question that needs facts from two places is answered by self-ask: follow-up
+        questions, each answered here (`Answer.steps`); `self_ask=False` answers it in one pass."""
+        question = valid_text(question)
+        llm = llm or self.settings.llm
+        # The bundled 135M model is distracted by more than three passages; larger models use five.
+        answer_settings = answer_settings or AnswerSettings(max_sources=3 if llm.backend == "embedded" else 5)
+        k = k or self.settings.top_k
+        # Passages that address the assistant ("ignore previous instructions") never reach the answer: they
+        # are named in `suspects`, and ranked as if they were not in the index.
+        suspects = tuple(h for h in self.search(question, k) if h.suspect)
+        hits = retrieve(self.store, self.vectors(), self.embedder, question, k, keep=self.screen.passes)
+        answer = replace(self._answer(question, hits, llm, on_token, answer_settings), suspects=suspects)
+        if self_ask and llm.backend != "none":
+            from rag.answer.selfask import self_ask as follow_ups
+            from rag.answer.selfask import two_hop
+            from rag.llm.registry import make_backend
+
+            if two_hop(question):
+                return follow_ups(question, answer, make_backend(llm), lambda q: self.ask(
+                    q, llm, k, answer_settings=answer_settings, self_ask=False))
+        return answer
+
+    def _answer(self, question: str, hits: list[Hit], llm: LLMSettings, on_token: Callable[[str], None] | None,
+                answer_settings: AnswerSettings) -> Answer:
         from rag.answer.extractive import answer_extractive
         from rag.answer.generate import answer_with_llm, not_found, relevant
         from rag.llm.registry import make_backend
 
-        llm = llm or self.settings.llm
-        # The bundled 135M model is distracted by more than three passages; larger models use five.
-        answer_settings = answer_settings or AnswerSettings(max_sources=3 if llm.backend == "embedded" else 5)
-        hits = self.search(question, k or self.settings.top_k)
         if llm.backend == "none":
             return answer_extractive(question, hits, self.embedder, answer_settings)
         if not relevant(question, hits, answer_settings):
@@ -131,15 +218,24 @@ class Index:
                                embedder=self.embedder)
 
     def documents(self) -> list[DocRecord]:
+        self._trust()
         return self.store.documents()
 
-    def remove(self, path: str, lock_wait: float = 0.0) -> int:
-        """Remove documents by source path (relative, as `rag ls` shows it) or absolute path."""
-        target = Path(path).expanduser()
-        matches = [d for d in self.store.documents()
-                   if d.source == path or Path(d.root, d.source) == target.resolve()]
+    def remove(self, path: str, lock_wait: float = 0.0, root: str | Path | None = None) -> int:
+        """Remove a document by its path on disk, or by its source path as `rag ls` shows it; when several
+        ingested folders hold that name, `root` says which (otherwise nothing is removed)."""
+        docs = self.store.documents()
+        matches = [d for d in docs if Path(d.root, d.source) == Path(path).expanduser().resolve()]
         if not matches:
-            raise RagError(f"{path}: not in the index — `rag ls` lists what is there")
+            folder = Path(root).expanduser().resolve() if root is not None else None
+            matches = [d for d in docs if d.source == path and (folder is None or Path(d.root) == folder)]
+        if not matches:
+            where = f" under {root}" if root is not None else ""
+            raise RagError(f"{path}: not in the index{where} — `rag ls` lists what is there")
+        if len(matches) > 1:
+            listed = ", ".join(str(Path(d.root, d.source)) for d in matches)
+            raise RagError(f"{path}: {len(matches)} documents have this name ({listed}); nothing was removed — "
+                           f"name one with --root FOLDER or by its full path")
         lock = WriteLock(self.folder, lock_wait)
         try:
             for doc in matches:

@@ -1,12 +1,17 @@
 """How `rag app` starts Streamlit: local only, no usage statistics, the index passed in $RAG_INDEX.
 
-The command replaces the `rag` process (exec), so SIGTERM and SIGINT reach Streamlit itself."""
+The command replaces the `rag` process (exec), so SIGTERM and SIGINT reach Streamlit itself.
+Served beyond this machine (`--host 0.0.0.0`), the app shows every document and accepts uploads, so it
+needs a password (`--password-file FILE` or $RAG_APP_PASSWORD), which the app asks for first."""
 
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
+
+PASSWORD_ENV = "RAG_APP_PASSWORD"
+"""The app's password, passed to the Streamlit process (ui/auth.py asks for it when it is set)."""
 
 MAX_UPLOAD_MB = 200
 """The largest file the app accepts (checked again on the server side, in ui/upload.py)."""
@@ -39,9 +44,46 @@ def streamlit_command(port: int, host: str = "127.0.0.1") -> list[str]:
             "--client.toolbarMode", "minimal", "--theme.base", "light"]
 
 
-def app_environment(index_dir: str | Path) -> dict[str, str]:
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower()
+    if name in ("localhost", "localhost.localdomain") or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def app_password(host: str, password_file: str | Path | None, environ: dict[str, str] | None = None) -> str | None:
+    """The password the app will ask for: from `password_file`, else $RAG_APP_PASSWORD; None on a loopback
+    address without either. A non-loopback address without a password is refused."""
+    from rag.core.errors import ConfigError
+
+    env = os.environ if environ is None else environ
+    password = env.get(PASSWORD_ENV) or None
+    if password_file is not None:
+        path = Path(password_file).expanduser()
+        try:
+            password = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read the app's password ({exc}) — pass a readable text file") from exc
+        if not password:
+            raise ConfigError(f"{path}: the password file is empty — write the password into it")
+    if password is None and not is_loopback(host):
+        raise ConfigError(f"--host {host} serves every document, the uploads and the library to the network, "
+                          f"so it needs a password: pass --password-file FILE or set ${PASSWORD_ENV} "
+                          "(or keep the default --host 127.0.0.1)")
+    return password
+
+
+def app_environment(index_dir: str | Path, password: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["RAG_INDEX"] = str(Path(index_dir).expanduser().resolve())
+    if password:
+        env[PASSWORD_ENV] = password
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TRANSFORMERS_OFFLINE", "1")
     env.setdefault("OMP_WAIT_POLICY", "passive")

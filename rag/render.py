@@ -12,6 +12,8 @@ from rag.core.types import render_locator
 if TYPE_CHECKING:
     from ingest.pipeline import IngestSummary
     from rag.core.types import Answer, Hit
+    from rag.maintain import RepairOutcome
+    from rag.store.check import Report
     from rag.store.records import DocRecord
 
 
@@ -29,6 +31,11 @@ def print_summary(s: IngestSummary) -> None:
         click.echo(click.style("  failed   ", fg="red") + f.error)
     for k in s.skipped:
         click.echo(f"  skipped  {k.source}: {k.reason}")
+    if s.kept:
+        click.echo(f"  kept     {_plural(s.kept, 'document')} under what could not be read (not removed)")
+    for source in s.repaired:
+        click.echo(click.style("  repaired ", fg="yellow") + f"{source}: its rows in the index were damaged; "
+                   + ("it would be read again" if s.dry_run else "read again from the file"))
     for w in s.warnings:
         click.echo(click.style("  warning  ", fg="yellow") + w)
 
@@ -41,9 +48,25 @@ def print_hits(hits: list[Hit]) -> None:
         click.echo(click.style(f"{rank}. {hit.source}" + (f", {where}" if where else ""), bold=True)
                    + f"  (score {hit.score:.4f})")
         click.echo(textwrap.indent(textwrap.shorten(hit.chunk.text, 400), "   "))
+    print_suspects([(f"hit {rank}", h) for rank, h in enumerate(hits, start=1) if h.suspect])
 
 
-def print_answer(answer: Answer, show_prompt: bool, streamed: bool) -> None:
+def print_suspects(suspects: list[tuple[str, Hit]]) -> None:
+    """A warning line (on stderr) per passage that addresses the assistant: answers never use it."""
+    for what, hit in suspects:
+        where = render_locator(hit.chunk.locator)
+        click.echo(click.style("warning: ", fg="yellow") + f"{what}, {hit.source}{', ' + where if where else ''}, "
+                   f"{hit.suspect} — it looks like instructions to the assistant, so answers never use it", err=True)
+
+
+def print_answer(answer: Answer, show_prompt: bool, streamed: bool, show_steps: bool = False) -> None:
+    if show_steps and answer.steps:
+        click.echo(click.style("── how this was answered (self-ask) ──", dim=True))
+        for n, (question, text, citations) in enumerate(answer.steps, start=1):
+            click.echo(f"  Follow up {n}: {question}\n  Intermediate answer: {text}")
+            for c in citations:
+                click.echo(f"      [{c.number}] {c.label()}")
+        click.echo(click.style("── answer ──", dim=True))
     if show_prompt:
         click.echo(click.style("── prompt sent to the model ──", dim=True))
         click.echo(answer.prompt)
@@ -66,6 +89,8 @@ def print_answer(answer: Answer, show_prompt: bool, streamed: bool) -> None:
         for hit in answer.hits[:3]:
             click.echo(f"  - {hit.source}, {render_locator(hit.chunk.locator)}: "
                        f"{textwrap.shorten(hit.chunk.text, 160)}")
+    print_suspects([("left out", h) for h in answer.suspects])
+    click.echo(click.style(f"(answered by {answer.model})", dim=True))
 
 
 def print_documents(docs: list[DocRecord]) -> None:
@@ -91,3 +116,29 @@ def _extent(d: DocRecord) -> str:
         s = int(float(d.meta["duration"]))
         extent = f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
     return f"{d.kind or '—'} {extent}".strip()
+
+
+def print_check(report: Report, outcome: RepairOutcome | None = None) -> None:
+    """`rag check`: what was checked, each finding, and (with --repair) what was done."""
+    if outcome is not None:
+        for finding in outcome.before.findings:
+            _finding(finding.damage, f"found: {finding.problem}", finding.sources)
+        for action in outcome.actions:
+            click.echo(click.style("  repaired ", fg="green") + action)
+        if outcome.restored:
+            click.echo(f"  restored {', '.join(outcome.restored)}")
+        for path in outcome.missing:
+            click.echo(click.style("  missing  ", fg="red") + f"{path}: its file is not there — ingest it again")
+    state = "ok" if report.ok else click.style("DAMAGED", fg="red", bold=True)
+    click.echo(f"{report.folder}: {state} — {_plural(report.documents, 'document')}, "
+               f"{_plural(report.chunks, 'chunk')}, commit {report.commit}, format {report.format}")
+    for finding in report.findings:
+        _finding(finding.damage, finding.problem, finding.sources)
+    if not report.ok and outcome is None:
+        click.echo(f"run `rag check --index {report.folder} --repair` to repair it")
+
+
+def _finding(damage: bool, text: str, sources: tuple[str, ...]) -> None:
+    label = click.style("  damaged  ", fg="red") if damage else "  note     "
+    shown = ", ".join(sources[:10]) + (f" and {len(sources) - 10} more" if len(sources) > 10 else "")
+    click.echo(label + text + (f" (documents: {shown})" if shown else ""))

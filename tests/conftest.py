@@ -1,4 +1,4 @@
-"""Shared fixtures. Every test runs with sockets blocked except to loopback."""
+"""Shared fixtures. Every test, and every process a test starts, runs with sockets blocked except to loopback."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # llama.cpp threads must not busy-wait on 2 cores
+# Every process the tests start (the CLI, the loader worker, the app) installs the same socket guard as this
+# one at start (rag/core/offline.py): nothing leaves the machine from a subprocess either.
+os.environ["RAG_NO_NETWORK"] = "1"
 
 _LOOPBACK = ("127.", "::1", "localhost")
 

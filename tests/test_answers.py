@@ -85,12 +85,23 @@ def test_chunks_fit_the_model_window(index: Index) -> None:
 def test_support_check_weighs_meaning_with_the_embedder(index: Index) -> None:
     text = "The hydrophones are recalibrated every 90 days by the field team. The boat engine cost 48,000 euros."
     sources = [Hit(Chunk("c", "d", text, {"page": 1}, 0, len(text)), 1.0, "a.pdf")]
-    answer = "Hydrophone recalibration happens every 90 days [1]. Whales sing louder in warm water [1]."
+    answer = "Hydrophones get checked and adjusted again each 90 days [1]. Whales sing louder in warm water [1]."
     lexical_only, dropped = check_support(answer, sources, AnswerSettings())
-    assert lexical_only == "" and len(dropped) == 2   # "recalibration happens" shares too few words
+    assert lexical_only == "" and len(dropped) == 2   # "checked and adjusted again" shares too few words
     checked, dropped = check_support(answer, sources, AnswerSettings(), index.embedder)
-    assert checked == "Hydrophone recalibration happens every 90 days [1]."   # a paraphrase: same meaning
+    assert checked == "Hydrophones get checked and adjusted again each 90 days [1]."   # a paraphrase: same meaning
     assert dropped == ("Whales sing louder in warm water.",)
+
+
+def test_support_check_matches_word_forms_ocr_noise_and_number_formats() -> None:
+    text = "The hydrophones are recalibrated every 90 days.\nDISCOUNT 19,400\n(2 t CHPNGE 0S 25, 400"
+    sources = [Hit(Chunk("c", "d", text, {}, 0, len(text)), 1.0, "receipt.png")]
+    answer = ("Each hydrophone recalibration happens every 90 days [1]. The change given was 25.400 [1]. "
+              "The discount was 19400 [1]. The discount was 19,500 [1].")
+    checked, dropped = check_support(answer, sources, AnswerSettings(min_support=0.5))
+    assert checked == ("Each hydrophone recalibration happens every 90 days [1]. The change given was 25.400 [1]. "
+                       "The discount was 19400 [1].")
+    assert dropped == ("The discount was 19,500.",)   # an invented amount
 
 
 def test_a_sentence_with_invented_numbers_is_not_supported() -> None:
@@ -101,3 +112,4 @@ def test_a_sentence_with_invented_numbers_is_not_supported() -> None:
     assert numbers_in("The card has 1250 points.", source)
     assert not numbers_in("The total on the receipt is 10.59 cents (28.47%) [1].", source)
     assert numbers_in("No numbers here at all.", source)
+    assert numbers_in("The total was 65,84.", source) and not numbers_in("The total was 6584.", source)

@@ -246,13 +246,17 @@ def test_remove_a_document(folder: Path) -> None:
 
 
 def test_reingest_a_folder(folder: Path, tmp_path: Path) -> None:
-    make_index(folder, LLMSettings(backend="none"))
+    idx = make_index(folder, LLMSettings(backend="none"))
     extra = tmp_path / "more"
     extra.mkdir()
+    (extra / "notes.md").write_bytes((SAMPLES / "notes.md").read_bytes())
+    idx.ingest(extra)
     (extra / "meeting.txt").write_bytes((SAMPLES / "meeting.txt").read_bytes())
     at = start()
     go_to_library(at)
-    at.text_input(key="reingest-folder").set_value(str(extra)).run()  # type: ignore[attr-defined]
+    box = at.selectbox(key="reingest-folder")  # type: ignore[attr-defined]
+    assert sorted(box.options) == sorted([str(extra.resolve()), str((folder / "uploads").resolve())])
+    box.set_value(str(extra.resolve())).run()
     at.button(key="reingest").click().run()  # type: ignore[attr-defined]
     assert_clean(at)
     assert "added 1" in texts(at.success)  # type: ignore[attr-defined]

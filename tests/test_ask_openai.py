@@ -66,7 +66,8 @@ def test_cited_answer_comes_back_with_page_citation(index: Index, server: Thread
     assert [(c.source, c.locator["page"], c.number) for c in answer.citations] == [("paper.pdf", 2, 1)]
     assert "Harbor-7" in answer.citations[0].quote
     sent = server.requests[0]["messages"]  # type: ignore[attr-defined]
-    assert sent[1]["content"].count("What corpus was Lumen trained on?") == 2
+    question = "Question: What corpus was Lumen trained on?\n"
+    assert sent[1]["content"].endswith(question + "Answer in one sentence, citing [n]:")
     assert "[1] paper.pdf (p. 2 (printed 102))" in sent[1]["content"]
     assert json.loads(answer.prompt) == [{"role": m["role"], "content": m["content"]} for m in sent]
 

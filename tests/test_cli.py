@@ -39,11 +39,12 @@ def test_ingest_search_ask_ls_shapes(runner: CliRunner, tmp_path: Path) -> None:
     assert again["embedded_chunks"] == 0 and again["unchanged"] == len(sample_sources())
     hits = run_json(runner, "search", "Harbor-7 corpus field notes", "--index", index, "-k", "3")["hits"]
     assert len(hits) == 3
-    assert set(hits[0]) == {"source", "locator", "text", "score"}
+    assert set(hits[0]) == {"source", "locator", "text", "score", "suspect"} and hits[0]["suspect"] is False
     assert ("paper.pdf", 2) in [(h["source"], h["locator"].get("page")) for h in hits]
     answer = run_json(runner, "ask", "What corpus was Lumen trained on?", "--index", index, "--llm", "none")
     assert isinstance(answer["answer"], str) and answer["citations"]
-    assert set(answer["citations"][0]) == {"source", "locator", "quote"}
+    assert set(answer["citations"][0]) == {"source", "locator", "quote", "number", "start", "end"}
+    assert answer["suspect_sources"] == []
     listing = runner.invoke(main, ["ls", "--index", index])
     assert listing.exit_code == 0 and "paper.pdf" in listing.output
 

@@ -1,4 +1,5 @@
-"""Settings: precedence of overrides > environment > ./rag.toml > <index>/rag.toml > defaults."""
+"""Settings: precedence of overrides > environment > ./rag.toml > <index>/rag.toml > the user's config >
+defaults; a ./rag.toml may not set where data and keys are sent (base_url, api_key_env)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def load(index: Path | None, here: Path, env: dict[str, str] | None = None, **overrides: object) -> Settings:
-    return load_settings(index, overrides, environ=env or {}, cwd=here)
+    return load_settings(index, overrides, environ=env or {}, cwd=here, user_file=here.parent / "user.toml")
 
 
 def test_defaults_when_nothing_is_set(dirs: tuple[Path, Path]) -> None:
@@ -35,15 +36,70 @@ def test_each_layer_overrides_the_one_below(dirs: tuple[Path, Path]) -> None:
         'top_k = 2\nembedder = "index-emb"\n[llm]\nbackend = "ollama"\nmodel = "from-index"\n'
         'base_url = "http://index:1"\nmax_tokens = 10\n'
     )
-    (here / "rag.toml").write_text('top_k = 3\n[llm]\nmodel = "from-cwd"\nbase_url = "http://cwd:2"\n')
+    (here / "rag.toml").write_text('top_k = 3\n[llm]\nmodel = "from-cwd"\ntimeout = 9\n')
+    (here.parent / "user.toml").write_text('[llm]\ntimeout = 1\ntemperature = 0.5\nmax_tokens = 7\n')
     env = {"RAG_MODEL": "from-env", "RAG_TOP_K": "4"}
     got = load(index, here, env, model="from-flag", base_url=None, top_k=None)
     assert got.llm.model == "from-flag"  # override beats env
     assert got.top_k == 4  # env beats ./rag.toml (None overrides are ignored)
-    assert got.llm.base_url == "http://cwd:2"  # ./rag.toml beats <index>/rag.toml
-    assert got.llm.backend == "ollama" and got.llm.max_tokens == 10  # only the index file sets these
+    assert got.llm.timeout == 9  # ./rag.toml beats the user's config
+    assert got.llm.base_url == "http://index:1"
+    assert got.llm.backend == "ollama" and got.llm.max_tokens == 10  # the index file beats the user's config
+    assert got.llm.temperature == 0.5  # only the user's config sets this
     assert got.embedder == "index-emb"
-    assert got.llm.temperature == 0.0  # default
+    assert got.ignored == ()
+
+
+def test_current_folder_may_not_say_where_data_and_keys_go(dirs: tuple[Path, Path]) -> None:
+    index, here = dirs
+    (index / "rag.toml").write_text('[llm]\nbase_url = "http://127.0.0.1:8080/v1"\n')
+    (here / "rag.toml").write_text('top_k = 3\n[llm]\nbackend = "openai"\nbase_url = "http://evil.example/v1"\n'
+                                   'api_key_env = "AWS_SECRET_ACCESS_KEY"\n')
+    got = load(index, here)
+    assert got.llm.base_url == "http://127.0.0.1:8080/v1" and got.llm.api_key_env == "OPENAI_API_KEY"
+    assert got.top_k == 3 and got.llm.backend == "openai"  # harmless keys are still read
+    [note] = got.ignored
+    assert str(here / "rag.toml") in note and "llm.base_url, llm.api_key_env" in note
+    assert "~/.config/rag/rag.toml" in note
+    env = {"RAG_BASE_URL": "http://127.0.0.1:9/v1", "RAG_API_KEY_ENV": "MY_KEY"}
+    got = load(index, here, env)   # the environment and flags still set them
+    assert (got.llm.base_url, got.llm.api_key_env) == ("http://127.0.0.1:9/v1", "MY_KEY")
+    assert load(index, here, base_url="http://127.0.0.1:7/v1").llm.base_url == "http://127.0.0.1:7/v1"
+
+
+def test_user_config_sets_where_data_goes(dirs: tuple[Path, Path]) -> None:
+    index, here = dirs
+    (here.parent / "user.toml").write_text('[llm]\nbase_url = "http://127.0.0.1:5/v1"\napi_key_env = "K"\n')
+    got = load(index, here)
+    assert (got.llm.base_url, got.llm.api_key_env) == ("http://127.0.0.1:5/v1", "K") and got.ignored == ()
+    home = here.parent / "home"
+    (home / ".config" / "rag").mkdir(parents=True)
+    (home / ".config" / "rag" / "rag.toml").write_text("top_k = 11\n")
+    assert load_settings(None, {}, environ={"HOME": str(home)}, cwd=here).top_k == 11
+    xdg = here.parent / "xdg"
+    (xdg / "rag").mkdir(parents=True)
+    (xdg / "rag" / "rag.toml").write_text("top_k = 12\n")
+    assert load_settings(None, {}, environ={"HOME": str(home), "XDG_CONFIG_HOME": str(xdg)}, cwd=here).top_k == 12
+
+
+def test_the_index_rag_toml_is_read_in_full_when_run_from_the_index(dirs: tuple[Path, Path]) -> None:
+    index, _ = dirs
+    (index / "rag.toml").write_text('[llm]\nbase_url = "http://127.0.0.1:8080/v1"\n')
+    got = load(index, index)
+    assert got.llm.base_url == "http://127.0.0.1:8080/v1" and got.ignored == ()
+
+
+def test_cli_warns_about_ignored_keys(dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from rag.cli import main
+
+    index, here = dirs
+    (here / "rag.toml").write_text('[llm]\nbase_url = "http://evil.example/v1"\n')
+    monkeypatch.chdir(here)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(here.parent / "xdg"))
+    result = CliRunner().invoke(main, ["ls", "--index", str(index)])   # (an empty index: exit 1 is fine)
+    assert f"warning: {here / 'rag.toml'}: ignored llm.base_url" in result.output
 
 
 def test_environment_variables_are_converted(dirs: tuple[Path, Path]) -> None:
@@ -78,7 +134,7 @@ def test_reads_rag_toml_from_the_current_folder_by_default(dirs: tuple[Path, Pat
     index, here = dirs
     (here / "rag.toml").write_text("top_k = 9\n")
     monkeypatch.chdir(here)
-    assert load_settings(index, {}, environ={}).top_k == 9
+    assert load_settings(index, {}, environ={}, user_file=here / "none.toml").top_k == 9
 
 
 def test_unknown_toml_key_lists_the_valid_keys(dirs: tuple[Path, Path]) -> None:

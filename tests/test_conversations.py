@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from rag import Index
-from rag.chat.conversations import DB_NAME, NEW_TITLE, ConversationStore, citation_label, memory_date
+from rag.chat.conversations import DB_NAME, NEW_TITLE, ConversationStore, Turn, citation_label, memory_date
 from rag.chat.memory import memory_markdown, plain_answer, remember
 from rag.chat.session import ask_turn
 from rag.core.errors import IndexFormatError, RagError
@@ -54,7 +56,8 @@ def test_list_rename_delete(index: Index) -> None:
             store.rename(second.id, " ")
         store.delete(first.id)
         assert [c.id for c in store.all()] == [second.id]
-        assert store.db.execute("SELECT COUNT(*) FROM turns").fetchone()[0] == 0
+        with sqlite3.connect(store.path) as db:
+            assert db.execute("SELECT COUNT(*) FROM turns").fetchone()[0] == 0
         with pytest.raises(RagError, match=f"conversation {first.id} does not exist.*list the conversations"):
             store.turns(first.id) or store.get(first.id)
 
@@ -83,7 +86,7 @@ def test_remember_this_adds_a_document_that_answers_with_its_own_citation(index:
         assert summary.added == 1 and not summary.failed
         text = path.read_text(encoding="utf-8")
         assert text.startswith(f"# Conversation on {day}: corpus, Lumen, trained\n")
-        assert f"“{QUESTION}” — Lumen was trained on the Harbor-7 corpus" in text and "[1]" not in text
+        assert f"“{QUESTION}” — Harbor-7 — Lumen was trained on the Harbor-7 corpus" in text and "[1]" not in text
         index.remove("paper.pdf")                    # the paper is gone; the memory is not
         answer = index.ask(QUESTION, llm=NONE)
         assert answer.found and answer.citations
@@ -110,7 +113,7 @@ def test_memory_text_and_labels(index: Index) -> None:
         ask_turn(index, store, conv.id, QUESTION, NONE, 5)
         markdown = memory_markdown(store.get(conv.id), store.turns(conv.id))
     assert markdown.startswith("# Conversation on ") and ": Field notes\n" in markdown
-    assert "## Question 1\n\n“What corpus was Lumen trained on?” — Lumen was trained" in markdown
+    assert "## Question 1\n\n“What corpus was Lumen trained on?” — Harbor-7 — Lumen was trained" in markdown
     assert "Sources: paper.pdf, p. 2 (printed 102)\n" in markdown
     assert plain_answer("“Lumen was trained on X.” [1] “It took 19 hours.” [2]") == \
         "Lumen was trained on X. It took 19 hours."
@@ -119,3 +122,66 @@ def test_memory_text_and_labels(index: Index) -> None:
     assert citation_label("paper.pdf", {"page": 2, "page_label": "102"}) == "paper.pdf, p. 2 (printed 102)"
     assert citation_label("conversation-2026-11-22-lumen.md", {"heading": "x"}) == \
         "from our conversation on 2026-11-22"
+
+
+def test_many_tabs_at_once(tmp_path: Path) -> None:
+    """Eight threads (browser tabs) share one store: each creates, fills, renames, lists and deletes
+    conversations at the same time, and none loses or sees another's half-done write."""
+    store = ConversationStore.open(tmp_path)
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def tab(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(6):
+                conv = store.create()
+                for q in range(3):
+                    store.add_turn(conv.id, Turn(f"tab {n} question {i}.{q}", "s", "a", True, (), "p", "m"))
+                assert store.get(conv.id).title == f"tab {n} question {i}.0"   # the first question, not another's
+                store.rename(conv.id, f"tab {n} conversation {i}")
+                assert len(store.all()) >= 1
+                if i % 2:
+                    store.delete(conv.id)
+        except BaseException as exc:  # noqa: BLE001 - reported below, with the thread's own traceback
+            errors.append(exc)
+
+    threads = [threading.Thread(target=tab, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    kept = store.all()
+    assert sorted(c.title for c in kept) == sorted(f"tab {n} conversation {i}" for n in range(8) for i in (0, 2, 4))
+    for conv in kept:
+        assert [t.question for t in store.turns(conv.id)] == \
+            [f"{conv.title.replace('conversation', 'question')}.{q}" for q in range(3)]
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM turns").fetchone()[0] == 3 * len(kept)
+
+
+def test_a_failed_write_takes_nothing_else_with_it(tmp_path: Path) -> None:
+    store = ConversationStore.open(tmp_path)
+    kept = store.create("kept")
+    with pytest.raises(RagError, match="does not exist"):
+        store.add_turn(999, Turn("q", "s", "a", True, (), "p", "m"))
+    assert [c.title for c in store.all()] == ["kept"] and store.turns(kept.id) == []
+
+
+def test_an_older_store_gains_the_suspects_column(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / DB_NAME) as db:
+        db.executescript("""
+            CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            INSERT INTO meta VALUES ('format_version', '1');
+            CREATE TABLE conversations(id INTEGER PRIMARY KEY, title TEXT NOT NULL, created REAL NOT NULL,
+                updated REAL NOT NULL, memory TEXT);
+            CREATE TABLE turns(id INTEGER PRIMARY KEY, conversation INTEGER NOT NULL, question TEXT NOT NULL,
+                searched TEXT NOT NULL, answer TEXT NOT NULL, found INTEGER NOT NULL, sources TEXT NOT NULL,
+                prompt TEXT NOT NULL, model TEXT NOT NULL, created REAL NOT NULL);
+            INSERT INTO conversations VALUES (1, 'old', 0, 0, NULL);
+            INSERT INTO turns VALUES (1, 1, 'q', 'q', 'a', 1, '[]', 'p', 'm', 0);
+        """)
+    store = ConversationStore.open(tmp_path)
+    [turn] = store.turns(1)
+    assert turn.question == "q" and turn.suspects == ()

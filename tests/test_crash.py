@@ -1,4 +1,5 @@
-"""kill -9 during ingest leaves an index that opens and answers, each file old or new; two writers never corrupt."""
+"""kill -9 during ingest leaves an index that opens and answers, each file old or new; every file finished
+before the kill stays and is not embedded again; two writers never corrupt."""
 
 from __future__ import annotations
 
@@ -104,3 +105,37 @@ def test_second_writer_fails_clearly(tmp_path: Path) -> None:
     assert check_consistent(index) == FILES
     summary = Index.open(index).ingest(folder, lock_wait=5)
     assert summary.unchanged == FILES and summary.embedded_chunks == 0
+
+
+def chunk_count(index: Path) -> int:
+    db = sqlite3.connect(index / "rag.sqlite")
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+    finally:
+        db.close()
+
+
+def test_a_killed_first_ingest_keeps_what_it_finished(tmp_path: Path) -> None:
+    """Each file is committed on its own: a kill mid-way through a first ingest keeps every file committed
+    before it, and the next run embeds only the rest."""
+    folder, index = tmp_path / "docs", tmp_path / "idx"
+    make_corpus(folder, version=1)
+    began = time.monotonic()
+    start_ingest(folder, index).wait()
+    full = time.monotonic() - began  # a whole first ingest in a fresh process, start-up included
+    landed = []
+    for attempt, fraction in enumerate((0.35, 0.55, 0.75, 0.9)):
+        target = index.with_name(f"idx{attempt}")
+        kill_after(start_ingest(folder, target), full * fraction)
+        if not (target / "rag.sqlite").exists():
+            continue
+        kept = check_consistent(target)
+        if 0 < kept < FILES:
+            landed.append((target, kept))
+    assert landed, "no kill landed mid-ingest: the test did not test anything"
+    for target, kept in landed:
+        before = chunk_count(target)
+        again = Index.open(target).ingest(folder)
+        assert again.failed == () and (again.added, again.unchanged) == (FILES - kept, kept), again
+        assert again.embedded_chunks == chunk_count(target) - before   # nothing finished is embedded again
+        assert check_consistent(target) == FILES

@@ -153,3 +153,38 @@ def test_ragignore_leaves_files_out(corpus: Path, tmp_path: Path) -> None:
     write(corpus, ".ragignore", "# not documents\nsub\n*.xyz\n")
     summary = Index.open(tmp_path / "idx", embedder=EMBEDDER).ingest(corpus)
     assert (summary.added, summary.skipped) == (2, ())
+
+
+def test_a_symlinked_folder_outside_is_refused_even_as_an_export(corpus: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    outside = tmp_path / "elsewhere" / "slack"
+    zipfile.ZipFile(Path(__file__).parent.parent / "sample_docs" / "slack_export.zip").extractall(outside)
+    (corpus / "chat").symlink_to(outside, target_is_directory=True)
+    (corpus / "inner").symlink_to(corpus / "sub", target_is_directory=True)   # inside: read at its real place
+    idx = Index.open(tmp_path / "idx", embedder=EMBEDDER)
+    summary = idx.ingest(corpus)
+    refused = {s.source: s.reason for s in summary.skipped}
+    assert "symlink points outside the folder" in refused["chat"] and "copy the folder in" in refused["chat"]
+    assert "inner" not in refused and summary.added == 3
+    assert sorted(d.source for d in idx.documents()) == ["alpha.txt", "beta.md", "sub/gamma.txt"]
+
+
+def test_a_file_that_vanished_is_removed_and_one_that_is_unreadable_is_kept(corpus: Path, tmp_path: Path) -> None:
+    from ingest.plan import make_plan
+    from ingest.registry import default_registry
+    from ingest.scan import scan_folder
+
+    idx = Index.open(tmp_path / "idx", embedder=EMBEDDER)
+    idx.ingest(corpus)
+    (corpus / "alpha.txt").unlink()
+    entries, _ = scan_folder(corpus, default_registry())
+    records = idx.store.documents(str(corpus.resolve()))
+    plan = make_plan(entries, records, unreadable=("sub",))       # as if sub/ could not be listed
+    assert [r.source for r in plan.removed] == ["alpha.txt"]
+    assert [r.source for r in plan.kept] == []                    # sub/gamma.txt was seen, so not "kept"
+    entries = [e for e in entries if not e.source.startswith("sub/")]
+    plan = make_plan(entries, records, unreadable=("sub",))
+    assert [r.source for r in plan.removed] == ["alpha.txt"] and [r.source for r in plan.kept] == ["sub/gamma.txt"]
+    plan = make_plan([], records, unreadable=(".",))             # the folder itself could not be read
+    assert plan.removed == () and len(plan.kept) == 3

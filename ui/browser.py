@@ -33,18 +33,21 @@ def free_port() -> int:
 class RunningApp:
     """`rag app --index DIR --port N` in a subprocess, until the `with` block ends."""
 
-    def __init__(self, index_dir: Path, port: int | None = None, log: Path | None = None) -> None:
+    def __init__(self, index_dir: Path, port: int | None = None, log: Path | None = None,
+                 args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
         self.index_dir = index_dir
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
+        self.args = args          # more `rag app` options, e.g. ("--host", "0.0.0.0", "--password-file", f)
+        self.env = env
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> RunningApp:
         out = self.log.open("wb") if self.log else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "rag.cli", "app", "--index", str(self.index_dir), "--port", str(self.port)],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            [sys.executable, "-m", "rag.cli", "app", "--index", str(self.index_dir), "--port", str(self.port),
+             *self.args], stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=self.env)
         self.wait_healthy()
         return self
 

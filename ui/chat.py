@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rag.answer.selfask import steps_in_prompt
 from rag.chat.conversations import Turn
 from rag.chat.rewrite import Rewrite
 from rag.chat.session import ask_turn
 from ui import session
 from ui.messages import shown_errors
+from ui.sanitize import md_text
 from ui.session import AppContext
 from ui.viewer import show_source
 
@@ -18,8 +20,8 @@ EMPTY_HINT = ("Ask a question about your documents. Answers cite their sources a
 
 
 def safe_markdown(text: str) -> str:
-    """An answer as markdown that shows as written ($ is not maths, no raw HTML)."""
-    return text.replace("\\", "\\\\").replace("$", "\\$").replace("<", "&lt;")
+    """An answer or a question as Markdown that shows as written: no image, link, raw HTML or maths."""
+    return md_text(text)
 
 
 def view(turn_id: int, position: int) -> None:
@@ -31,14 +33,23 @@ def render_turn(turn: Turn) -> None:
         st.markdown(safe_markdown(turn.question))
     with st.chat_message("assistant"):
         if turn.rewritten:
-            st.caption(f"Searched for: {turn.searched}")
+            st.caption(f"Searched for: {md_text(turn.searched)}")
         st.markdown(safe_markdown(turn.answer))
+        if turn.suspects:
+            left_out = "; ".join(f"{ref.label()} ({ref.reason})" for ref in turn.suspects)
+            st.warning(md_text(f"Left out of this answer: {left_out} — these passages look like instructions "
+                               "to the assistant, so they were not used."), icon=":material/warning:")
         if turn.sources:
             with st.container(horizontal=True, gap="small"):
                 viewing = st.session_state.get("viewing")
                 for i, ref in enumerate(turn.sources):
-                    st.button(f"[{ref.number}] {ref.label()}", key=f"cite-{turn.id}-{i}", on_click=view,
+                    st.button(f"[{ref.number}] {md_text(ref.label())}", key=f"cite-{turn.id}-{i}", on_click=view,
                               args=(turn.id, i), type="primary" if viewing == (turn.id, i) else "secondary")
+        steps = steps_in_prompt(turn.prompt)
+        if steps:
+            with st.expander("How this was answered"):
+                for n, (follow_up, intermediate) in enumerate(steps, start=1):
+                    st.markdown(md_text(f"{n}. {follow_up} — {intermediate}"))
         with st.expander("Prompt sent to the model"):
             st.code(turn.prompt, language="json" if turn.prompt.startswith("[") else None, wrap_lines=True)
 
@@ -62,7 +73,7 @@ def answer_new(ctx: AppContext, question: str) -> bool:
 
         def on_rewrite(rw: Rewrite) -> None:
             if rw.rewritten:
-                searched.caption(f"Searched for: {rw.searched}")
+                searched.caption(f"Searched for: {md_text(rw.searched)}")
 
         with st.spinner("Searching the documents and writing the answer…"), ctx.lock:
             ask_turn(ctx.index, ctx.store, conversation, question, ctx.settings.llm, ctx.settings.top_k,
@@ -105,7 +116,7 @@ def render_chat(ctx: AppContext) -> None:
     question = st.chat_input("Ask about your documents…", key="question")
     with left:
         if conversation is not None:
-            st.subheader(ctx.store.get(conversation).title)
+            st.subheader(md_text(ctx.store.get(conversation).title))
         if not turns and not question:
             st.info(EMPTY_HINT)
         for turn in turns:

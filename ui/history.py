@@ -9,6 +9,7 @@ import streamlit as st
 from rag.chat.conversations import Conversation
 from ui import session
 from ui.messages import shown_errors
+from ui.sanitize import md_text
 from ui.session import AppContext
 
 
@@ -29,7 +30,7 @@ def render_history(ctx: AppContext) -> None:
     if not conversations:
         bar.caption("No conversations yet: your questions and answers are kept here, in the index folder.")
     for conv in conversations:
-        bar.button(conv.title, key=f"conv-{conv.id}", type="primary" if conv.id == current else "secondary",
+        bar.button(md_text(conv.title), key=f"conv-{conv.id}", type="primary" if conv.id == current else "secondary",
                    on_click=session.open_conversation, args=(conv.id,), width="stretch",
                    help=f"conversation {conv.id} (`rag chat --conversation {conv.id}`) · {conv.turns} turns · "
                         f"last used {when(conv.updated)}")
@@ -62,7 +63,7 @@ def remember(ctx: AppContext, conv: Conversation) -> None:
     with st.spinner("Adding the conversation to the index…"), ctx.lock:
         path, summary = write_memory(ctx.index, ctx.store, conv.id)
     if summary.failed:
-        st.error("; ".join(f.error for f in summary.failed))
+        st.error(md_text("; ".join(f.error for f in summary.failed)))
     else:
-        st.success(f"Remembered as {path.name}: later answers can cite it "
-                   f"(“from our conversation on {time.strftime('%Y-%m-%d', time.localtime(conv.created))}”).")
+        st.success(md_text(f"Remembered as {path.name}: later answers can cite it "
+                           f"(“from our conversation on {time.strftime('%Y-%m-%d', time.localtime(conv.created))}”)."))

@@ -11,6 +11,7 @@ from rag.core.types import render_locator
 from rag.launch import MAX_UPLOAD_MB
 from rag.store.records import DocRecord
 from ui.messages import shown_errors
+from ui.sanitize import md_text
 from ui.session import AppContext
 from ui.upload import UPLOADS_DIR, FileStatus, remove_document, save_and_ingest, supported_suffixes
 
@@ -38,9 +39,9 @@ def status_line(s: FileStatus) -> str:
     extra = [f"{s.chunks} chunks"] if s.ok and s.chunks else []
     if s.ocr_pages:
         extra.append(f"{s.ocr_pages} page{'s' if s.ocr_pages != 1 else ''} read by OCR")
-    detail = f": {s.detail}" if s.detail else (f" ({', '.join(extra)})" if extra else "")
-    saved = f" → uploads/{s.saved_as}" if s.saved_as and s.saved_as != s.name else ""
-    return f"{STATUS_ICONS.get(s.status, '')} **{s.name}**{saved} — {s.status}{detail}"
+    detail = f": {md_text(s.detail)}" if s.detail else (f" ({', '.join(extra)})" if extra else "")
+    saved = f" → uploads/{md_text(s.saved_as)}" if s.saved_as and s.saved_as != s.name else ""
+    return f"{STATUS_ICONS.get(s.status, '')} **{md_text(s.name)}**{saved} — {s.status}{detail}"
 
 
 def render_upload(ctx: AppContext) -> None:
@@ -83,22 +84,32 @@ def render_documents(ctx: AppContext) -> None:
                 st.rerun()
     note = st.session_state.pop("library-note", None)
     if note:
-        st.success(note)
+        st.success(md_text(note))
     for error in st.session_state.pop("library-errors", []):
-        st.error(error)
+        st.error(md_text(error))
     render_reingest(ctx, docs)
+
+
+def known_roots(ctx: AppContext, docs: list[DocRecord]) -> list[str]:
+    """The folders the app may re-ingest: those already in the index, and its own uploads folder. Any
+    other path is refused, so the app (perhaps served to a network) cannot be made to read the machine."""
+    return sorted({d.root for d in docs} | {str((ctx.folder / UPLOADS_DIR).resolve())})
 
 
 def render_reingest(ctx: AppContext, docs: list[DocRecord]) -> None:
     st.subheader("Re-ingest a folder")
-    st.caption("New and changed files are added, deleted files leave the index; unchanged files cost nothing.")
-    roots = sorted({d.root for d in docs} | {str(ctx.folder / UPLOADS_DIR)})
-    folder = st.text_input("Folder on this machine", value=roots[0] if roots else "", key="reingest-folder")
-    if st.button("Re-ingest", key="reingest") and folder.strip():
-        with shown_errors(), st.spinner(f"Ingesting {folder}…"), ctx.lock:
-            summary = ctx.index.ingest(Path(folder.strip()).expanduser())
+    st.caption("New and changed files are added, deleted files leave the index; unchanged files cost nothing. "
+               "Only folders already in the index are offered: add a new folder with `rag ingest FOLDER`.")
+    roots = known_roots(ctx, docs)
+    folder = st.selectbox("Folder", roots, key="reingest-folder")
+    if st.button("Re-ingest", key="reingest") and folder:
+        if folder not in known_roots(ctx, ctx.index.documents()):
+            st.error(md_text(f"{folder} is not a folder of this index — add it with `rag ingest {folder}`"))
+            return
+        with shown_errors(), st.spinner(md_text(f"Ingesting {folder}…")), ctx.lock:
+            summary = ctx.index.ingest(Path(folder))
             st.session_state["library-note"] = (
-                f"{folder.strip()}: added {summary.added}, changed {summary.changed}, removed {summary.removed}, "
+                f"{folder}: added {summary.added}, changed {summary.changed}, removed {summary.removed}, "
                 f"unchanged {summary.unchanged}, failed {len(summary.failed)}, skipped {len(summary.skipped)}")
             st.session_state["library-errors"] = [f.error for f in summary.failed]
             st.rerun()

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from rag.core.errors import IndexFormatError, LLMError, RagError
 from rag.llm.protocol import LLMSettings
+from ui.sanitize import md_text
 
 log = logging.getLogger("rag.app")
 
@@ -73,4 +74,4 @@ def shown_errors(llm: LLMSettings | None = None) -> Iterator[None]:
     except Exception as exc:  # every error becomes a message; the details go to the log
         if not isinstance(exc, RagError):
             log.exception("unexpected error in the app")
-        st.error(message_for(exc, llm), icon=":material/error:")
+        st.error(md_text(message_for(exc, llm)), icon=":material/error:")

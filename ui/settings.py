@@ -10,16 +10,22 @@ import streamlit as st
 
 from rag.config import FILE_NAME, Settings, save_settings
 from rag.llm.protocol import LLMSettings
+from ui.sanitize import md_text
 
 BACKENDS = ["embedded", "openai", "ollama", "none"]
-LABELS = {"embedded": "Embedded (SmolLM2, local)", "openai": "OpenAI-compatible server", "ollama": "Ollama",
+EMBEDDED_MODELS = ["qwen-0.5b", "qwen-1.5b", "smollm2"]  # rag/llm/bundled.py's catalogue; the first is the default
+LABELS = {"embedded": "Embedded (bundled Qwen2.5-Coder, local)", "openai": "OpenAI-compatible server",
+          "ollama": "Ollama",
           "none": "None (quote the passages)"}
 URL_HINTS = {"openai": "http://127.0.0.1:8080/v1", "ollama": "http://127.0.0.1:11434"}
 
 
 def chosen_llm(current: LLMSettings, backend: str, base_url: str, model: str) -> LLMSettings:
-    """The LLM settings the widgets describe. The embedded backend keeps only a .gguf model path."""
+    """The LLM settings the widgets describe. The embedded backend keeps a bundled model's name (`model`,
+    None for the default) or a .gguf path set in rag.toml."""
     if backend == "embedded":
+        if model in EMBEDDED_MODELS:
+            return replace(current, backend=backend, model=None if model == EMBEDDED_MODELS[0] else model)
         gguf = current.model if current.model and current.model.endswith(".gguf") else None
         return replace(current, backend=backend, model=gguf)
     if backend == "none":
@@ -38,6 +44,10 @@ def render_settings(folder: Path, current: Settings) -> Settings:
             base_url = st.text_input("Server URL", value=current.llm.base_url or "", key=f"set-url-{backend}",
                                      placeholder=URL_HINTS[backend])
             model = st.text_input("Model name", value=current.llm.model or "", key=f"set-model-{backend}")
+        elif backend == "embedded" and not (current.llm.model or "").endswith(".gguf"):
+            now = current.llm.model if current.llm.model in EMBEDDED_MODELS else EMBEDDED_MODELS[0]
+            model = st.selectbox("Bundled model", EMBEDDED_MODELS, index=EMBEDDED_MODELS.index(now),
+                                 key="set-embedded-model", help="qwen-0.5b answers fastest; qwen-1.5b is slower")
         top_k = int(st.number_input("Passages to retrieve (top-k)", min_value=1, max_value=50,
                                     value=current.top_k, step=1, key="set-top-k"))
         chosen = replace(current, llm=chosen_llm(current.llm, backend, base_url, model), top_k=top_k)
@@ -45,6 +55,6 @@ def render_settings(folder: Path, current: Settings) -> Settings:
             save_settings(folder / FILE_NAME, chosen)
             st.session_state["settings"] = chosen
             st.toast("Settings saved")
-        st.caption(f"Saved in {folder / FILE_NAME}")
+        st.caption(md_text(f"Saved in {folder / FILE_NAME}"))
     return chosen
 

@@ -7,7 +7,6 @@ text with the quote marked.
 
 from __future__ import annotations
 
-import html
 import mimetypes
 import re
 from pathlib import Path
@@ -18,6 +17,7 @@ from rag.chat.conversations import SourceRef, memory_date
 from rag.core.types import render_locator
 from rag.index import Index
 from rag.store.records import DocRecord
+from ui.sanitize import html_text, md_text
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp"})
 AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".m4a", ".ogg", ".flac", ".aac", ".opus", ".webm"})
@@ -53,25 +53,14 @@ def quote_range(section: str, ref: SourceRef) -> tuple[int, int] | None:
 
 
 def marked_html(section: str, span: tuple[int, int] | None) -> str:
-    """The section as escaped HTML with the quoted span in <mark>, keeping line breaks."""
+    """The section as inert HTML (ui/sanitize.py: no tag, image or link of the document survives) with
+    the quoted span in <mark>, keeping line breaks."""
     if span is None:
-        body = html.escape(section)
+        body = html_text(section)
     else:
         a, b = span
-        body = (html.escape(section[:a]) + "<mark>" + html.escape(section[a:b]) + "</mark>"
-                + html.escape(section[b:]))
+        body = html_text(section[:a]) + "<mark>" + html_text(section[a:b]) + "</mark>" + html_text(section[b:])
     return f'<div class="rag-source" style="white-space: pre-wrap; line-height: 1.5">{body}</div>'
-
-
-def marked_markdown(section: str, span: tuple[int, int] | None) -> str:
-    """Markdown (a Notion page) with the quoted span marked; raw HTML in the page is neutralised."""
-    def safe(text: str) -> str:
-        return text.replace("&", "&amp;").replace("<", "&lt;")
-
-    if span is None:
-        return safe(section)
-    a, b = span
-    return safe(section[:a]) + "<mark>" + safe(section[a:b]) + "</mark>" + safe(section[b:])
 
 
 def find_record(index: Index, ref: SourceRef) -> DocRecord | None:
@@ -81,10 +70,10 @@ def find_record(index: Index, ref: SourceRef) -> DocRecord | None:
 
 def show_source(index: Index, ref: SourceRef) -> None:
     """The viewer for one citation."""
-    st.markdown(f"#### [{ref.number}] {html.escape(ref.label())}")
+    st.markdown(f"#### [{ref.number}] {md_text(ref.label())}")
     record = find_record(index, ref)
     if record is None:
-        st.warning(f"{ref.source} is no longer in the index — the quote was: “{ref.quote}”")
+        st.warning(md_text(f"{ref.source} is no longer in the index — the quote was: “{ref.quote}”"))
         return
     path = Path(record.root, record.source)
     section = index.store.section_text(record.doc_id, ref.section)
@@ -93,9 +82,10 @@ def show_source(index: Index, ref: SourceRef) -> None:
     caption = f"{record.title or record.source} · {render_locator(ref.locator) or 'whole document'} · {path}"
     if memory_date(ref.source):
         caption = f"Remembered from our conversation on {memory_date(ref.source)} · {path}"
-    st.caption(caption)
+    st.caption(md_text(caption))
     if kind in ("pdf", "image", "audio", "video") and not path.is_file():
-        st.warning(f"{path} is gone from disk, so only its indexed text can be shown — re-ingest it to see it again")
+        st.warning(md_text(f"{path} is gone from disk, so only its indexed text can be shown — re-ingest it to "
+                           "see it again"))
         kind = "text"
     VIEWERS[kind](path, ref, section, span)
 
@@ -151,11 +141,10 @@ def slack_html(section: str, span: tuple[int, int] | None) -> str:
         a, b = offset, offset + len(line)
         offset = b + 1
         marked = span is not None and a < span[1] and span[0] < b
-        body = html.escape(line)
+        body = html_text(line)
         match = _SPEAKER.match(line)
         if match:
-            head = html.escape(line[: match.end()])
-            body = f"<b>{head}</b>{html.escape(line[match.end():])}"
+            body = f"<b>{html_text(line[: match.end()])}</b>{html_text(line[match.end():])}"
         style = "background: #fff3c4;" if marked else ""
         rows.append(f'<div style="padding: 4px 8px; border-left: 3px solid #ddd; {style}">{body or "&nbsp;"}</div>')
     return "".join(rows)
@@ -166,8 +155,9 @@ def show_slack(path: Path, ref: SourceRef, section: str, span: tuple[int, int] |
 
 
 def show_notion(path: Path, ref: SourceRef, section: str, span: tuple[int, int] | None) -> None:
+    """A Notion page as its text (its Markdown is not rendered: an image in it would load by itself)."""
     with st.container(border=True):
-        st.markdown(marked_markdown(section, span), unsafe_allow_html=True)
+        st.markdown(marked_html(section, span), unsafe_allow_html=True)
 
 
 def show_text(path: Path, ref: SourceRef, section: str, span: tuple[int, int] | None) -> None:

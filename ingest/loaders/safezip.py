@@ -221,11 +221,16 @@ def open_archive(path: Path, source: str, limits: ZipLimits | None = None) -> Ar
         raise
 
 
+def _unreadable(exc: OSError) -> None:
+    raise exc
+
+
 def folder_files(root: Path) -> list[tuple[str, Path]]:
-    """(relative name, path) of every file under `root`, sorted; hidden files and links out of it left out."""
+    """(relative name, path) of every file under `root`, sorted; hidden files and links out of it left out
+    (links to folders are never followed). A subfolder that cannot be listed is an OSError, not a gap."""
     found: list[tuple[str, Path]] = []
     top = root.resolve()
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=_unreadable):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:

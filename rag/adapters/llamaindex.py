@@ -32,6 +32,7 @@ def as_llamaindex_retriever(index: Index, k: int = 5) -> Any:
 
     class IndexRetriever(BaseRetriever):
         def _retrieve(self, query_bundle: Any) -> list[Any]:
-            return [hit_to_node(h) for h in index.search(query_bundle.query_str, k)]
+            # a passage that addresses the assistant never goes to a model (rag/answer/injection.py)
+            return [hit_to_node(h) for h in index.search(query_bundle.query_str, k) if not h.suspect]
 
     return IndexRetriever()

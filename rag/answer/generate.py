@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from rag.answer.evidence import naming_text, question_terms, term_coverage
 from rag.answer.prompts import NOT_FOUND, SOURCE_TEMPLATE, SYSTEM_PROMPT, UNSUPPORTED_NOTE, USER_TEMPLATE
 from rag.answer.settings import AnswerSettings
 from rag.answer.support import check_support
-from rag.answer.text import cited_numbers, coverage, split_sentences, stems
+from rag.answer.text import cited_numbers, split_sentences, stems
 from rag.core.text import sentence_ranges
 from rag.core.types import Answer, Citation, Hit, render_locator
 from rag.embed.registry import Embedder
@@ -16,10 +17,21 @@ from rag.llm.protocol import ChatBackend, Message
 
 
 def relevant(question: str, hits: list[Hit], settings: AnswerSettings) -> list[Hit]:
-    """The hits that clear the relevance bar: irrelevant passages distract small models."""
-    keep = [h for h in hits if h.similarity >= settings.min_similarity
-            or coverage(question, h.chunk.text) >= settings.min_coverage]
-    return keep[: settings.max_sources]
+    """The hits that clear the relevance bar: irrelevant passages distract small models.
+
+    A hit clears it by meaning (cosine to the question) or by holding enough of the question's content
+    words, counted in its text and in what names it (file name, title, heading, Notion path, channel),
+    tolerant of OCR noise and word forms ("CHPNGE" meets "change", "assignee" meets "assigned")."""
+    terms = question_terms(question)
+
+    def clears(hit: Hit) -> bool:
+        if hit.similarity >= settings.min_similarity:
+            return True
+        share = term_coverage(terms, f"{hit.chunk.text}\n{naming_text(hit)}")
+        named = term_coverage(terms, naming_text(hit)) >= 0.9 / max(1, len(terms))  # the question names it
+        return share >= settings.min_coverage or (named and share >= settings.min_named_coverage)
+
+    return [h for h in hits if terms and clears(h) or h.similarity >= settings.min_similarity][: settings.max_sources]
 
 
 def sources_block(sources: list[Hit]) -> str:
@@ -28,9 +40,18 @@ def sources_block(sources: list[Hit]) -> str:
                        for i, h in enumerate(sources, start=1))
 
 
+def excerpts_block(question: str, sources: list[Hit]) -> str:
+    """The sources as the model reads them: each one's sentences that bear on the question, numbered [n]."""
+    from rag.answer.context import excerpts
+
+    return "\n\n".join(SOURCE_TEMPLATE.format(number=i, source=h.source, where=render_locator(h.chunk.locator),
+                                              text=text)
+                       for i, (h, text) in enumerate(zip(sources, excerpts(question, sources), strict=True), start=1))
+
+
 def build_messages(question: str, sources: list[Hit]) -> list[Message]:
     return [("system", SYSTEM_PROMPT),
-            ("user", USER_TEMPLATE.format(sources=sources_block(sources), question=question.strip()))]
+            ("user", USER_TEMPLATE.format(sources=excerpts_block(question, sources), question=question.strip()))]
 
 
 def best_quote(hit: Hit, claim: str) -> Citation:
@@ -86,12 +107,17 @@ def answer_with_llm(question: str, hits: list[Hit], backend: ChatBackend, settin
         text = "".join(pieces).strip()
     if says_not_found(text):
         return replace(not_found(question, hits, prompt, backend.model), raw=text)
-    checked, dropped = check_support(text, sources, settings, embedder)
+    checked, dropped = check_support(text, sources, settings, embedder, given=frozenset(stems(question)))
     if not checked:
         if fallback is None:
             return replace(not_found(question, hits, prompt, backend.model), raw=text, dropped=dropped)
         quoted = fallback()
         note = f"{UNSUPPORTED_NOTE}\n{quoted.text}" if quoted.found else quoted.text
         return replace(quoted, text=note, prompt=prompt, model=backend.model, raw=text, dropped=dropped)
-    return Answer(question, checked, citations_for(checked, sources), prompt, backend.model, tuple(sources),
-                  raw=text, dropped=dropped)
+    citations = citations_for(checked, sources)
+    from rag.answer.refusal import value_held
+
+    if not value_held(question, checked, [sources[c.number - 1] for c in citations]):
+        # the asked value is not where the question's words are: a near miss (README "Refusals")
+        return replace(not_found(question, hits, prompt, backend.model), raw=text, dropped=(checked,))
+    return Answer(question, checked, citations, prompt, backend.model, tuple(sources), raw=text, dropped=dropped)

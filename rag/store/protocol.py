@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rag.core.types import Chunk, Document
+    from rag.store.check import Report
     from rag.store.records import DocRecord, StoredChunk
+    from rag.store.repair import Repaired
 
 
 class Store(Protocol):
@@ -31,7 +33,40 @@ class Store(Protocol):
 
     def dimension(self) -> int: ...
 
-    def documents(self, root: str | None = None) -> list[DocRecord]: ...
+    def documents(self, root: str | None = None, check: bool = True) -> list[DocRecord]:
+        """The documents (of one root); with `check`, a record that fails its checksum is an
+        IndexDamagedError, without it the record comes back marked `damaged`."""
+        ...
+
+    def chunk_count(self) -> int: ...
+
+    def checkpoint(self) -> None:
+        """Make every commit durable in the main file (SQLite: a WAL checkpoint)."""
+        ...
+
+    def damage(self, root: str) -> tuple[set[int], set[int]]:
+        """(damaged documents, stray chunk rows) of one root: every row read and checked."""
+        ...
+
+    def discard(self, docs: set[int], chunks: set[int]) -> list[str]:
+        """Delete damaged documents (with everything they hold) and stray chunk rows; their sources."""
+        ...
+
+    def repair_fulltext(self) -> bool:
+        """Check the full-text index and rebuild it from the chunks when it is damaged; True if it was."""
+        ...
+
+    def check(self) -> Report:
+        """Every check there is (`rag check`)."""
+        ...
+
+    def repair(self, report: Report) -> Repaired:
+        """Under the write lock: repair what the store alone can; `Repaired.lost` names what to re-ingest."""
+        ...
+
+    def upgrade(self) -> bool:
+        """Bring an older index format up to date (under the write lock); True when it did."""
+        ...
 
     def put_document(self, root: str, doc: Document, chunks: list[Chunk], vectors: np.ndarray,
                      embed_hashes: list[str], stat: tuple[str, int, int], loader: str) -> int: ...

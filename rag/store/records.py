@@ -24,6 +24,7 @@ class DocRecord:
     error: str | None
     meta: dict[str, Any]
     chunks: int = 0
+    damaged: bool = False     # the record failed its checksum (only reads with check=False hand it out)
 
 
 @dataclass(frozen=True)

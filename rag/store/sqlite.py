@@ -1,259 +1,265 @@
 """The index folder: SQLite is the source of truth; the FAISS file is derived from it.
 
-rag.sqlite holds documents, sections, chunks (with float32 vectors), an FTS5 table and a meta table.
-Every file's change is one transaction, so a crash leaves each file in its old or its new state.
-`vectors.<commit>.faiss` names the commit it was built from; a missing or stale file is rebuilt.
+rag.sqlite holds documents, sections, chunks (with float32 vectors), an FTS5 table and a meta table
+(rag/store/schema.py). Every file's change is one transaction, so a crash leaves each file in its old or
+its new state. Every row carries a checksum written in that transaction; each read that hands rows out
+checks theirs and refuses damaged ones (IndexDamagedError, naming `rag check`).
+`vectors.<commit>.faiss` names the commit it was built from; a missing, stale or damaged file is rebuilt.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.core.errors import IndexFormatError
-from rag.core.text import context_title
+from rag.core.errors import IndexFormatError, RagError
 from rag.core.types import Chunk, Document
+from rag.store import fulltext, journal, maintenance, rows, schema
 from rag.store.records import DocRecord, StoredChunk
+from rag.store.schema import DB_ERRORS
 
 if TYPE_CHECKING:
     import numpy as np
 
-FORMAT_VERSION = 1
-DB_NAME = "rag.sqlite"
+    from rag.store.check import Report
+    from rag.store.repair import Repaired
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents(
-    id INTEGER PRIMARY KEY, root TEXT NOT NULL, source TEXT NOT NULL, doc_id TEXT NOT NULL,
-    content_hash TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    loader TEXT NOT NULL, kind TEXT NOT NULL, title TEXT NOT NULL, status TEXT NOT NULL,
-    error TEXT, meta TEXT NOT NULL DEFAULT '{}', ingested_at REAL NOT NULL, UNIQUE(root, source));
-CREATE TABLE IF NOT EXISTS sections(
-    doc INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE, idx INTEGER NOT NULL,
-    text TEXT NOT NULL, locator TEXT NOT NULL, PRIMARY KEY(doc, idx));
-CREATE TABLE IF NOT EXISTS chunks(
-    id INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL,
-    doc INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    section INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
-    locator TEXT NOT NULL, embed_hash TEXT NOT NULL, vector BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc);
-CREATE INDEX IF NOT EXISTS chunks_embed_hash ON chunks(embed_hash);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    title, text, tokenize = 'porter unicode61 remove_diacritics 2');
-"""
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA foreign_keys=ON")
-    return db
+FORMAT_VERSION = schema.FORMAT_VERSION
+DB_NAME = schema.DB_NAME
+_explained = schema.explained
 
 
 class SQLiteStore:
-    """One index folder. Reads need no lock; writes happen inside `write()` transactions."""
+    """One index folder. Reads need no lock; writes happen inside `transaction()`s, under the write lock."""
 
-    def __init__(self, folder: Path, db: sqlite3.Connection) -> None:
+    def __init__(self, folder: Path, db: sqlite3.Connection, writable: bool) -> None:
         self.folder = folder
         self.db = db
+        self.writable = writable
+        self.format = FORMAT_VERSION
 
     @classmethod
-    def open(cls, folder: Path, embedder_name: str, embedder_spec: str, dim: int) -> SQLiteStore:
-        folder.mkdir(parents=True, exist_ok=True)
+    def open(cls, folder: Path, embedder_name: str, embedder_spec: str, dim: int,
+             create: bool = True, write: bool | None = None) -> SQLiteStore:
+        """Open (with `create`: or make) the index in `folder`. Without `create`, a missing index is an
+        error; without `write` (the default when not creating) the connection is read-only."""
+        write = create if write is None else write
         db_path = folder / DB_NAME
+        if not create and not db_path.is_file():
+            raise IndexFormatError(f"{folder}: no index there (no {DB_NAME}) — create one with: rag ingest "
+                                   f"FOLDER --index {folder}")
         try:
-            db = _connect(db_path)
-            db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise IndexFormatError(f"{db_path}: not a readable index ({exc}) — move the folder aside "
-                                   "and ingest again into a new --index folder") from exc
-        store = cls(folder, db)
-        store._check_meta(embedder_name, embedder_spec, dim)
+            if create:
+                folder.mkdir(parents=True, exist_ok=True)
+            db = schema.connect(db_path, write=write)
+            if create:
+                schema.create(db)
+        except (*DB_ERRORS, OSError) as exc:
+            raise schema.explain(exc, folder) from exc
+        store = cls(folder, db, write)
+        try:
+            store._check_meta(embedder_name, embedder_spec, dim)
+        except DB_ERRORS as exc:
+            db.close()
+            raise schema.explain(exc, folder) from exc
+        except RagError:
+            db.close()
+            raise
         return store
 
-    @staticmethod
-    def read_meta(folder: Path) -> dict[str, str]:
-        """The meta table of an existing index (empty when there is none)."""
-        db_path = folder / DB_NAME
-        if not db_path.exists():
-            return {}
-        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=60)
-        try:
-            return dict(db.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.DatabaseError:
-            return {}
-        finally:
-            db.close()
+    read_meta = staticmethod(schema.read_meta)
 
     def _check_meta(self, name: str, spec: str, dim: int) -> None:
         meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
-        if not meta:
+        if not meta and self.writable:
             with self.transaction():
                 self.db.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)", [
                     ("format_version", str(FORMAT_VERSION)), ("embedder", name),
                     ("embedder_spec", spec), ("dim", str(dim)), ("commit", "0")])
+            # The schema and meta go into rag.sqlite itself at once, so that even a lost WAL leaves an
+            # index that opens (and names what it lost).
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             return
-        if int(meta.get("format_version", 0)) != FORMAT_VERSION:
-            raise IndexFormatError(f"{self.folder}: index format {meta.get('format_version')} but this "
-                                   f"version of rag reads format {FORMAT_VERSION} — re-ingest into a new "
-                                   "--index folder")
-        if meta.get("embedder") != name or int(meta.get("dim", 0)) != dim:
+        version, stored_dim, _ = schema.parse_meta(self.folder, meta)
+        if version not in schema.READABLE_FORMATS:
+            raise IndexFormatError(f"{self.folder}: index format {version} but this version of rag reads "
+                                   f"formats {schema.READABLE_FORMATS} — re-ingest into a new --index folder")
+        self.format = version
+        if meta.get("embedder") != name or stored_dim != dim:
             raise IndexFormatError(
-                f"{self.folder}: built with embedder {meta.get('embedder')} ({meta.get('dim')}-d), not "
+                f"{self.folder}: built with embedder {meta.get('embedder')} ({stored_dim}-d), not "
                 f"{name} ({dim}-d) — open it with --embedder {meta.get('embedder_spec')}, or rebuild: "
                 f"rag ingest FOLDER --index NEW_DIR --embedder {spec}")
+
+    def upgrade(self) -> bool:
+        """Format 1 → 2 (checksums on every row); call under the write lock. True when it upgraded."""
+        if self.format >= FORMAT_VERSION:
+            return False
+        try:
+            schema.upgrade(self.db)
+        except DB_ERRORS as exc:
+            raise schema.explain(exc, self.folder) from exc
+        self.format = FORMAT_VERSION
+        return True
 
     def transaction(self, write: bool = True) -> _Transaction:
         return _Transaction(self.db, write)
 
+    @_explained
     def commit_number(self) -> int:
         row = self.db.execute("SELECT value FROM meta WHERE key='commit'").fetchone()
         return int(row[0]) if row else 0
 
+    @_explained
     def dimension(self) -> int:
         row = self.db.execute("SELECT value FROM meta WHERE key='dim'").fetchone()
         return int(row[0]) if row else 0
 
-    def _bump_commit(self) -> None:
+    def bump_commit(self) -> int:
         self.db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='commit'")
+        return int(self.db.execute("SELECT value FROM meta WHERE key='commit'").fetchone()[0])
+
+    def _writable(self) -> None:
+        """Before a write: a format 1 index is upgraded first (the caller holds the write lock)."""
+        self.upgrade()
 
     # --- documents -------------------------------------------------------------------------------
-    def documents(self, root: str | None = None) -> list[DocRecord]:
-        sql = ("SELECT d.id, d.root, d.source, d.doc_id, d.content_hash, d.size, d.mtime_ns, d.loader, "
-               "d.kind, d.title, d.status, d.error, d.meta, "
-               "(SELECT COUNT(*) FROM chunks c WHERE c.doc = d.id) FROM documents d")
-        rows = (self.db.execute(sql + " WHERE d.root = ? ORDER BY d.source", (root,)) if root is not None
-                else self.db.execute(sql + " ORDER BY d.root, d.source"))
-        return [DocRecord(*r[:12], json.loads(r[12]), r[13]) for r in rows]  # type: ignore[call-arg]
+    @_explained
+    def documents(self, root: str | None = None, check: bool = True) -> list[DocRecord]:
+        """The documents (of one root); with `check`, a damaged record is an IndexDamagedError."""
+        records = rows.read_documents(self.db, self.format, root)
+        bad = [d.source for d in records if d.damaged]
+        if check and bad:
+            raise maintenance.damaged(self.folder, "the record of a document", bad)
+        return records
 
+    @_explained
     def put_document(self, root: str, doc: Document, chunks: list[Chunk], vectors: np.ndarray,
                      embed_hashes: list[str], stat: tuple[str, int, int], loader: str) -> int:
         """Replace (root, doc.source) with this document, its sections and chunks: one transaction."""
-        content_hash, size, mtime_ns = stat
+        self._writable()
         with self.transaction():
             self._delete_where("root = ? AND source = ?", (root, doc.source))
-            cur = self.db.execute(
-                "INSERT INTO documents(root, source, doc_id, content_hash, size, mtime_ns, loader, kind, "
-                "title, status, error, meta, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (root, doc.source, doc.doc_id, content_hash, size, mtime_ns, loader, doc.kind, doc.title,
-                 "ok", None, json.dumps(doc.meta, default=str), time.time()))
-            doc_row = int(cur.lastrowid or 0)
-            self.db.executemany("INSERT INTO sections VALUES (?, ?, ?, ?)", [
-                (doc_row, i, s.text, json.dumps(s.locator)) for i, s in enumerate(doc.sections)])
-            for chunk, vector, embed_hash in zip(chunks, vectors, embed_hashes, strict=True):
-                cur = self.db.execute(
-                    "INSERT INTO chunks(chunk_id, doc, section, start, end, text, locator, embed_hash, "
-                    "vector) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (chunk.chunk_id, doc_row, chunk.section, chunk.start, chunk.end, chunk.text,
-                     json.dumps(chunk.locator), embed_hash, vector.astype("float32").tobytes()))
-                self.db.execute("INSERT INTO chunks_fts(rowid, title, text) VALUES (?, ?, ?)",
-                                (cur.lastrowid, context_title(doc.title, chunk.locator), chunk.text))
-            self._bump_commit()
+            doc_row = rows.write_document(self.db, root, doc, chunks, vectors, embed_hashes, stat, loader)
+            commit = self.bump_commit()
+        journal.record(self.folder, commit, "put", root, doc.source)
         return doc_row
 
+    @_explained
     def record_failure(self, root: str, source: str, stat: tuple[str, int, int], loader: str,
                        error: str) -> None:
         """Note a failed load. An older good version of the file keeps its chunks (nothing is lost)."""
-        content_hash, size, mtime_ns = stat
+        self._writable()
         with self.transaction():
-            updated = self.db.execute("UPDATE documents SET error = ? WHERE root = ? AND source = ?",
-                                      (error, root, source)).rowcount
-            if not updated:
-                self.db.execute(
-                    "INSERT INTO documents(root, source, doc_id, content_hash, size, mtime_ns, loader, "
-                    "kind, title, status, error, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (root, source, "", content_hash, size, mtime_ns, loader, "", "", "failed", error,
-                     time.time()))
+            found = self.db.execute("SELECT id FROM documents WHERE root = ? AND source = ?",
+                                    (root, source)).fetchone()
+            if found:
+                self.db.execute("UPDATE documents SET error = ? WHERE id = ?", (error, found[0]))
+                schema.reseal_document(self.db, int(found[0]))
+            else:
+                rows.failed_document(self.db, root, source, stat, loader, error)
 
+    @_explained
     def update_stat(self, doc: int, mtime_ns: int, source: str | None = None) -> None:
+        self._writable()
         with self.transaction():
             if source is None:
                 self.db.execute("UPDATE documents SET mtime_ns = ? WHERE id = ?", (mtime_ns, doc))
             else:
                 self.db.execute("UPDATE documents SET mtime_ns = ?, source = ? WHERE id = ?",
                                 (mtime_ns, source, doc))
+            schema.reseal_document(self.db, doc)
 
+    @_explained
     def remove(self, root: str, source: str) -> int:
+        self._writable()
         with self.transaction():
             count = self._delete_where("root = ? AND source = ?", (root, source))
-            self._bump_commit()
+            commit = self.bump_commit()
+        journal.record(self.folder, commit, "remove", root, source)
         return count
 
     def _delete_where(self, where: str, args: tuple[Any, ...]) -> int:
-        ids = [r[0] for r in self.db.execute(f"SELECT id FROM documents WHERE {where}", args)]
-        for doc in ids:
-            self.db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE doc = ?)",
-                            (doc,))
-            self.db.execute("DELETE FROM documents WHERE id = ?", (doc,))
+        ids = [int(r[0]) for r in self.db.execute(f"SELECT id FROM documents WHERE {where}", args)]
+        rows.delete_documents(self.db, ids)
         return len(ids)
 
+    @_explained
+    def checkpoint(self) -> None:
+        """Copy every commit from rag.sqlite-wal into rag.sqlite; then the commit journal is not needed."""
+        busy, log, done = self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if busy == 0 and log == done:
+            journal.clear(self.folder)
+
+    # --- upkeep (rag/store/maintenance.py) -----------------------------------------------------------
+    @_explained
+    def damage(self, root: str) -> tuple[set[int], set[int]]:
+        return maintenance.damage(self, root)
+
+    @_explained
+    def discard(self, docs: set[int], chunks: set[int]) -> list[str]:
+        return maintenance.discard(self, docs, chunks)
+
+    @_explained
+    def repair_fulltext(self) -> bool:
+        return maintenance.repair_fulltext(self)
+
+    @_explained
+    def check(self) -> Report:
+        return maintenance.check(self)
+
+    @_explained
+    def repair(self, report: Report) -> Repaired:
+        return maintenance.repair(self, report)
+
     # --- chunks and vectors ----------------------------------------------------------------------
+    @_explained
     def vectors_for(self, embed_hashes: list[str]) -> dict[str, bytes]:
-        """Stored vectors for texts embedded before (by hash of the embedded text)."""
-        found: dict[str, bytes] = {}
-        for i in range(0, len(embed_hashes), 500):
-            batch = embed_hashes[i:i + 500]
-            marks = ",".join("?" * len(batch))
-            for key, blob in self.db.execute(
-                    f"SELECT embed_hash, vector FROM chunks WHERE embed_hash IN ({marks})", batch):
-                found[key] = blob
-        return found
+        """Stored vectors for texts embedded before (by hash of the embedded text); damaged rows not reused."""
+        return rows.reusable_vectors(self.db, self.format, embed_hashes, self.dimension())
 
+    @_explained
     def all_vectors(self) -> tuple[int, np.ndarray, np.ndarray]:
-        """(commit, ids, vectors) read in one snapshot."""
-        import numpy as np
-
+        """(commit, ids, vectors) read in one snapshot; a damaged chunk row is an IndexDamagedError."""
         with self.transaction(write=False):
             commit = self.commit_number()
-            rows = self.db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        blob = b"".join(r[1] for r in rows)
-        return commit, ids, np.frombuffer(blob, dtype=np.float32).reshape(len(rows), self.dimension())
+            ids, vectors, bad = rows.read_vectors(self.db, self.format, self.dimension())
+            if bad:
+                raise maintenance.damaged(self.folder, "a stored chunk", rows.sources_of(self.db, bad))
+        return commit, ids, vectors
 
-    def chunks_by_row(self, rows: list[int]) -> dict[int, StoredChunk]:
-        if not rows:
-            return {}
-        marks = ",".join("?" * len(rows))
-        sql = ("SELECT c.id, c.chunk_id, d.doc_id, c.text, c.locator, c.start, c.end, c.section, d.source, "
-               f"d.title, d.root, c.vector FROM chunks c JOIN documents d ON d.id = c.doc WHERE c.id IN ({marks})")
-        out: dict[int, StoredChunk] = {}
-        for r in self.db.execute(sql, rows):
-            chunk = Chunk(r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7])
-            out[r[0]] = StoredChunk(r[0], chunk, r[8], r[9], r[10], r[11])
-        return out
+    @_explained
+    def chunk_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
+    @_explained
+    def chunks_by_row(self, row_ids: list[int]) -> dict[int, StoredChunk]:
+        """The chunks (with their documents) at these row ids; a damaged one is an IndexDamagedError."""
+        found, bad = rows.read_chunks(self.db, self.format, row_ids, self.dimension())
+        if bad:
+            raise maintenance.damaged(self.folder, "a stored chunk", bad)
+        if len(found) < len(set(row_ids)):   # named by the vector or full-text index, but not in rag.sqlite
+            raise maintenance.damaged(self.folder, f"{len(set(row_ids)) - len(found)} chunk(s) the vector or "
+                                      "full-text index names but rag.sqlite does not hold", [])
+        return found
+
+    @_explained
     def section_text(self, doc_id: str, section: int) -> str:
-        row = self.db.execute("SELECT s.text FROM sections s JOIN documents d ON d.id = s.doc "
-                              "WHERE d.doc_id = ? AND s.idx = ?", (doc_id, section)).fetchone()
-        return row[0] if row else ""
+        text, bad = rows.read_section(self.db, self.format, doc_id, section)
+        if bad is not None:
+            raise maintenance.damaged(self.folder, "a stored section", [bad])
+        return text
 
+    @_explained
     def lexical(self, match: str, limit: int, title_weight: float = 2.0) -> list[tuple[int, float]]:
         """BM25 over FTS5 (title and text columns). Higher score is better."""
-        sql = ("SELECT rowid, -bm25(chunks_fts, ?, 1.0) AS s FROM chunks_fts WHERE chunks_fts MATCH ? "
-               "ORDER BY s DESC LIMIT ?")
-        try:
-            return [(int(r), float(s)) for r, s in self.db.execute(sql, (title_weight, match, limit))]
-        except sqlite3.OperationalError:
-            return []
+        return fulltext.bm25(self.db, match, limit, title_weight)
 
+    @_explained
     def lexical_for(self, match: str, rows: list[int], title_weight: float = 2.0) -> dict[int, float]:
         """The BM25 score (as `lexical` gives it) of each of `rows` that matches; one indexed look-up a row."""
-        if not match:
-            return {}
-        sql = "SELECT -bm25(chunks_fts, ?, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid = ?"
-        found: dict[int, float] = {}
-        try:
-            for row in rows:
-                score = self.db.execute(sql, (title_weight, match, row)).fetchone()
-                if score is not None:
-                    found[row] = float(score[0])
-        except sqlite3.OperationalError:
-            return {}
-        return found
+        return fulltext.bm25_for(self.db, match, rows, title_weight)
 
     def close(self) -> None:
         self.db.close()
@@ -270,4 +276,10 @@ class _Transaction:
         self.db.execute("BEGIN IMMEDIATE" if self.write else "BEGIN")
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass   # the original error is the one to report

@@ -1,0 +1,185 @@
+"""Rows of rag.sqlite with their checksums: written sealed, read verified.
+
+Functions over one connection and the index's format (1: rows carry no checksum and are read as they
+are; 2: every read compares each row with its checksum and reports the ones that differ). The SQLite
+store (sqlite.py) wraps them in transactions; `rag check` (check.py) reads the same way, all rows at once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from typing import TYPE_CHECKING, Any
+
+from rag.core.text import context_title
+from rag.core.types import Chunk, Document
+from rag.store.checksum import chunk_count_of, contents_digest, digest, norms_ok, vector_ok
+from rag.store.records import DocRecord, StoredChunk
+from rag.store.schema import CHUNK_COLUMNS, DOC_COLUMNS
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_DOC_NAMES = [c.strip() for c in DOC_COLUMNS.split(",")]
+_CHUNK_NAMES = [c.strip() for c in CHUNK_COLUMNS.split(",")]
+
+
+def doc_columns(fmt: int, prefix: str = "") -> str:
+    """The columns a document's checksum covers, then the checksum (format 1: NULL for what it lacks)."""
+    cols = [f"{prefix}{c}" if c != "contents" or fmt >= 2 else "NULL" for c in _DOC_NAMES]
+    return ", ".join([*cols, f"{prefix}checksum" if fmt >= 2 else "NULL"])
+
+
+def chunk_columns(fmt: int, prefix: str = "") -> str:
+    return ", ".join([*(f"{prefix}{c}" for c in _CHUNK_NAMES), f"{prefix}checksum" if fmt >= 2 else "NULL"])
+
+
+def sealed(row: tuple[Any, ...]) -> bool:
+    """A row whose last value is the checksum of the others (or None: format 1, nothing to compare)."""
+    return row[-1] is None or digest(row[:-1]) == row[-1]
+
+
+def printable(text: object) -> str:
+    """Text fit to show: bytes of a damaged row that are not UTF-8 as \\xNN escapes (as scan.source_name)."""
+    return re.sub("[\udc80-\udcff]", lambda m: f"\\x{ord(m.group()) - 0xdc00:02x}", str(text))
+
+
+def parse_json(text: object) -> Any:
+    try:
+        return json.loads(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def chunk_ok(row: tuple[Any, ...], dim: int) -> bool:
+    """A chunk row (chunk_columns) that is sealed, has a unit vector of `dim` and a JSON object as locator."""
+    return sealed(row) and vector_ok(row[9], dim) and isinstance(parse_json(row[7]), dict)
+
+
+# --- writes (inside the caller's write transaction) ----------------------------------------------
+def next_id(db: sqlite3.Connection, table: str) -> int:
+    return int(db.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()[0])
+
+
+def insert_document(db: sqlite3.Connection, values: tuple[Any, ...]) -> None:
+    """One documents row: DOC_COLUMNS' values, sealed."""
+    db.execute(f"INSERT INTO documents({DOC_COLUMNS}, checksum) VALUES ({','.join('?' * 16)})",
+               (*values, digest(values)))
+
+
+def write_document(db: sqlite3.Connection, root: str, doc: Document, chunks: list[Chunk], vectors: np.ndarray,
+                   embed_hashes: list[str], stat: tuple[str, int, int], loader: str) -> int:
+    """Insert a document, its sections, chunks (with vectors) and full-text rows, each row sealed."""
+    content_hash, size, mtime_ns = stat
+    doc_row = next_id(db, "documents")
+    sections = [(doc_row, i, s.text, json.dumps(s.locator)) for i, s in enumerate(doc.sections)]
+    first = next_id(db, "chunks")
+    rows = [(first + i, c.chunk_id, doc_row, int(c.section), int(c.start), int(c.end), c.text, json.dumps(c.locator),
+             h, v.astype("float32").tobytes()) for i, (c, v, h) in enumerate(zip(chunks, vectors, embed_hashes,
+                                                                                      strict=True))]
+    section_sums, chunk_sums = [digest(s) for s in sections], [digest(r) for r in rows]
+    insert_document(db, (doc_row, root, doc.source, doc.doc_id, content_hash, int(size), int(mtime_ns), loader,
+                         doc.kind, doc.title, "ok", None, json.dumps(doc.meta, default=str), time.time(),
+                         contents_digest(section_sums, chunk_sums)))
+    db.executemany("INSERT INTO sections(doc, idx, text, locator, checksum) VALUES (?, ?, ?, ?, ?)",
+                   [(*s, ck) for s, ck in zip(sections, section_sums, strict=True)])
+    db.executemany(f"INSERT INTO chunks({CHUNK_COLUMNS}, checksum) VALUES ({','.join('?' * 11)})",
+                   [(*r, ck) for r, ck in zip(rows, chunk_sums, strict=True)])
+    db.executemany("INSERT INTO chunks_fts(rowid, title, text) VALUES (?, ?, ?)",
+                   [(r[0], context_title(doc.title, c.locator), c.text) for r, c in zip(rows, chunks, strict=True)])
+    return doc_row
+
+
+def failed_document(db: sqlite3.Connection, root: str, source: str, stat: tuple[str, int, int], loader: str,
+                    error: str) -> None:
+    content_hash, size, mtime_ns = stat
+    insert_document(db, (next_id(db, "documents"), root, source, "", content_hash, int(size), int(mtime_ns), loader,
+                         "", "", "failed", error, "{}", time.time(), contents_digest([], [])))
+
+
+def delete_documents(db: sqlite3.Connection, ids: list[int]) -> None:
+    """Documents with their sections, chunks and full-text rows."""
+    for doc in ids:
+        db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE doc = ?)", (doc,))
+        db.execute("DELETE FROM documents WHERE id = ?", (doc,))
+
+
+# --- reads ----------------------------------------------------------------------------------------
+def read_documents(db: sqlite3.Connection, fmt: int, root: str | None) -> list[DocRecord]:
+    """Every document (of one root), each marked `damaged` when it fails its checksum."""
+    sql = (f"SELECT {doc_columns(fmt)}, (SELECT COUNT(*) FROM chunks c WHERE c.doc = documents.id) "
+           "FROM documents")
+    rows = (db.execute(sql + " WHERE root = ? ORDER BY source", (root,)) if root is not None
+            else db.execute(sql + " ORDER BY root, source")).fetchall()
+    return [_record(r) for r in rows]
+
+
+def _record(r: tuple[Any, ...]) -> DocRecord:
+    meta = parse_json(r[12])
+    counted = chunk_count_of(r[14]) if r[15] is not None else r[16]
+    damaged = not sealed(r[:16]) or not isinstance(meta, dict) or counted != r[16]
+    source = printable(r[2]) if damaged else r[2]
+    return DocRecord(r[0], r[1], source, r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
+                     meta if isinstance(meta, dict) else {}, r[16], damaged)
+
+
+def read_chunks(db: sqlite3.Connection, fmt: int, rows: list[int], dim: int) -> tuple[dict[int, StoredChunk],
+                                                                                       list[str]]:
+    """The chunks (with their documents) at these row ids, and the sources of those that are damaged."""
+    out: dict[int, StoredChunk] = {}
+    bad: list[str] = []
+    if not rows:
+        return out, bad
+    sql = (f"SELECT {chunk_columns(fmt, 'c.')}, {doc_columns(fmt, 'd.')} FROM chunks c JOIN documents d "
+           f"ON d.id = c.doc WHERE c.id IN ({','.join('?' * len(rows))})")
+    for r in db.execute(sql, rows).fetchall():
+        chunk_row, doc_row = r[:11], r[11:27]
+        if not chunk_ok(chunk_row, dim) or not sealed(doc_row):
+            bad.append(printable(r[13]))
+            continue
+        chunk = Chunk(r[1], r[14], r[6], parse_json(r[7]), r[4], r[5], r[3])
+        out[r[0]] = StoredChunk(r[0], chunk, r[13], r[20], r[12], r[9])
+    return out, bad
+
+
+def read_vectors(db: sqlite3.Connection, fmt: int, dim: int) -> tuple[np.ndarray, np.ndarray, set[int]]:
+    """(ids, vectors) of every chunk by row id, and the documents of chunks that are damaged."""
+    import numpy as np
+
+    rows = db.execute(f"SELECT {chunk_columns(fmt)} FROM chunks ORDER BY id").fetchall()
+    bad = {r[2] for r in rows if not sealed(r) or not isinstance(r[9], bytes) or len(r[9]) != 4 * dim}
+    if bad:
+        return np.zeros(0, np.int64), np.zeros((0, dim), np.float32), bad
+    vectors = np.frombuffer(b"".join(r[9] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+    bad = {rows[i][2] for i in np.flatnonzero(~norms_ok(vectors))}
+    return np.array([r[0] for r in rows], dtype=np.int64), vectors, bad
+
+
+def reusable_vectors(db: sqlite3.Connection, fmt: int, embed_hashes: list[str], dim: int) -> dict[str, bytes]:
+    """Stored vectors for texts embedded before (by hash of the embedded text); damaged rows are not reused."""
+    found: dict[str, bytes] = {}
+    for i in range(0, len(embed_hashes), 500):
+        batch = embed_hashes[i:i + 500]
+        sql = f"SELECT {chunk_columns(fmt)} FROM chunks WHERE embed_hash IN ({','.join('?' * len(batch))})"
+        for row in db.execute(sql, batch):
+            if chunk_ok(row, dim):
+                found[row[8]] = row[9]
+    return found
+
+
+def read_section(db: sqlite3.Connection, fmt: int, doc_id: str, section: int) -> tuple[str, str | None]:
+    """(text, source of a damaged section or None)."""
+    ck = "s.checksum" if fmt >= 2 else "NULL"
+    row = db.execute(f"SELECT s.doc, s.idx, s.text, s.locator, {ck}, d.source FROM sections s JOIN documents d "
+                     "ON d.id = s.doc WHERE d.doc_id = ? AND s.idx = ?", (doc_id, section)).fetchone()
+    if row is None:
+        return "", None
+    return str(row[2]), (None if sealed(row[:5]) else str(row[5]))
+
+
+def sources_of(db: sqlite3.Connection, docs: set[int]) -> list[str]:
+    found = [db.execute("SELECT source FROM documents WHERE id = ?", (d,)).fetchone() for d in docs
+             if isinstance(d, int)]
+    return [printable(f[0]) for f in found if f]
