@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from conftest import SAMPLES
+from fake_openai import fake_chat_server
 from injected_docs import (
     Q_CORPUS,
     REAL_INJECTIONS,
@@ -185,36 +185,10 @@ def test_cli_flags_suspects_in_search_and_ask(indexes: tuple[Path, Path]) -> Non
 
 # --- the model path ----------------------------------------------------------------------------------
 
-class Recorder(BaseHTTPRequestHandler):
-    """An OpenAI-compatible server that records each request and answers with the first source."""
-
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append(body)  # type: ignore[attr-defined]
-        reply = {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                 "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                     "role": "assistant", "content": "Lumen was trained on the Harbor-7 corpus [1]."}}],
-                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def server() -> Iterator[ThreadingHTTPServer]:
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    srv.requests = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with fake_chat_server("Lumen was trained on the Harbor-7 corpus [1].") as srv:
+        yield srv
 
 
 def test_the_model_never_sees_an_injected_passage(indexes: tuple[Path, Path], server: ThreadingHTTPServer) -> None:

@@ -11,14 +11,14 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import network_probe
 import pytest
 from conftest import ROOT, SAMPLES
+from fake_openai import fake_chat_server
 
 from ingest.loaders.spec import LoaderSpec
 from ingest.registry import default_registry
@@ -26,33 +26,10 @@ from rag import Index
 from rag.core.offline import ENV, guard_from_environment, is_local
 
 
-class Answers(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.hits += 1  # type: ignore[attr-defined]
-        reply = {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                 "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                     "role": "assistant", "content": "The annual review is on 12 June 2024 [1]."}}],
-                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def server() -> Iterator[ThreadingHTTPServer]:
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Answers)
-    srv.hits = 0  # type: ignore[attr-defined]
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with fake_chat_server("The annual review is on 12 June 2024 [1].") as srv:
+        yield srv
 
 
 def rag(*args: str) -> subprocess.CompletedProcess[str]:
@@ -76,7 +53,7 @@ def test_a_cli_subprocess_cannot_reach_another_host(tmp_path: Path, server: Thre
     here = rag("ask", question, "--index", index, "--llm", "openai", "--model", "m", "--json",
                "--base-url", f"http://127.0.0.1:{server.server_port}/v1")
     assert here.returncode == 0, here.stderr
-    assert "12 June 2024" in json.loads(here.stdout)["answer"] and server.hits == 1  # type: ignore[attr-defined]
+    assert "12 June 2024" in json.loads(here.stdout)["answer"] and len(server.requests) == 1  # type: ignore[attr-defined]
     away = rag("ask", question, "--index", index, "--llm", "openai", "--model", "m", "--json",
                "--base-url", "http://192.0.2.1:9/v1")
     assert away.returncode == 1 and "Traceback" not in away.stderr
