@@ -48,7 +48,7 @@ def run(index: str, question: str, backend: str) -> tuple[float, float, str]:
     end = time.time()
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("FIRST"))
     parts = line.split()
-    return end - start, float(parts[1]) - start, parts[3]
+    return end - start, float(parts[1]) - start, " ".join(parts[3:])
 
 
 def main() -> None:

@@ -56,6 +56,10 @@ def measure(index_dir: Path, rows: list[dict[str, Any]], model: str | None, out:
                   "extractive_found": extractive.found, "seconds": round(seconds, 2),
                   "first_token": round(first[0] - began, 2) if first else None,
                   "steps": len(getattr(answer, "steps", ())),
+                  "extractive_answer": extractive.text,
+                  "extractive_correct": (not unanswerable) and extractive.found and answer_correct(
+                      strip_citations(extractive.text), answers),
+                  "prompt_chars": len(answer.prompt),
                   "text_correct": (not unanswerable) and answer_correct(strip_citations(answer.text), answers)}
         with out.open("a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")

@@ -64,7 +64,8 @@ def halves(results: list[Any], k: int) -> dict[str, Any]:
     return {"tune (even)": summarise(results[0::2], k), "held out (odd)": summarise(results[1::2], k)}
 
 
-def run(index_dir: Path, docs: Path, qa_path: Path, backends: list[str], k: int) -> dict[str, Any]:
+def run(index_dir: Path, docs: Path, qa_path: Path, backends: list[str], k: int, split: str = "all",
+        off: bool = True) -> dict[str, Any]:
     from tqdm import tqdm
 
     from rag.eval.qa import load_qa, result_json, run_qa, summarise
@@ -74,14 +75,17 @@ def run(index_dir: Path, docs: Path, qa_path: Path, backends: list[str], k: int)
     index = Index.open(index_dir)
     summary = index.ingest(docs)
     items = load_qa(qa_path)
+    items = items[0::2] if split == "even" else items[1::2] if split == "odd" else items
     report: dict[str, Any] = {"ingest": {"files": summary.added + summary.changed + summary.unchanged,
                                          "embedded": summary.embedded_chunks, "seconds": round(summary.seconds, 2)}}
     for backend in backends:
         with tqdm(total=len(items), desc=f"squad --llm {backend}", unit="q") as bar:
             results = run_qa(index, items, LLMSettings(backend=backend), k, bar.update)
-        report[backend] = {"all": summarise(results, k), **halves(results, k),
+        parts = halves(results, k) if split == "all" else {"tune (even)" if split == "even" else "held out (odd)":
+                                                           summarise(results, k)}
+        report[backend] = {"all": summarise(results, k), **parts,
                            "questions": [result_json(r) for r in results]}
-        extra = off_topic(qa_path)
+        extra = off_topic(qa_path) if off else None
         if extra:
             others = run_qa(index, load_qa(extra), LLMSettings(backend=backend), k)
             report[backend]["off-topic"] = {**summarise(others, k), "questions": [result_json(r) for r in others]}
@@ -92,6 +96,8 @@ def print_table(report: dict[str, Any], backends: list[str]) -> None:
     print(f"{'--llm':<10} {'part':<16} {'hit@5':>6} {'correct':>8} {'refuse ok':>10} {'refuse wrong':>13} {'s/q':>6}")
     for backend in backends:
         for part in ("all", "tune (even)", "held out (odd)"):
+            if part not in report[backend]:
+                continue
             s = report[backend][part]
             print(f"{backend:<10} {part:<16} {s['hit@5']:>6.1%} {s['correct']:>8.1%} {s['correct_refusal']:>10.1%} "
                   f"{s['wrong_refusal']:>13.1%} {s['seconds_per_question']:>6.2f}")
@@ -107,13 +113,17 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=None, help="index folder (default: a temporary one)")
     parser.add_argument("--docs", type=Path, default=None, help="where to write the paragraphs (default: temporary)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "squad.json")
+    parser.add_argument("--split", choices=("all", "even", "odd"), default="all",
+                        help="only the even (tuned on) or odd (held out) questions")
+    parser.add_argument("--no-off-topic", action="store_true", help="skip the 50 SciFact claims")
     args = parser.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     with tempfile.TemporaryDirectory(prefix="squad-") as tmp:
         docs = args.docs or Path(tmp) / "normans"
         qa_path = write_set(DATA, docs)
         started = time.perf_counter()
-        report = run(args.index or Path(tmp) / "index", docs, qa_path, args.llm, 5)
+        report = run(args.index or Path(tmp) / "index", docs, qa_path, args.llm, 5, args.split,
+                     not args.no_off_topic)
         report["seconds"] = round(time.perf_counter() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1), encoding="utf-8")

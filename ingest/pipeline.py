@@ -76,6 +76,8 @@ class IngestOptions:
     batch_seconds: float = 1.0    # nor longer than this, while the next file is still being read
     repair: bool = False          # `rag check --repair`: add what is missing, remove nothing
     limits: LoaderLimits = field(default_factory=LoaderLimits)
+    stage: Callable[..., Any] | None = None   # loads, embeds and commits plan.to_load instead of _load_and_commit
+    #                                           (same arguments and result; ingest/distributed.py: on Ray)
 
 
 @dataclass
@@ -135,14 +137,16 @@ def ingest_folder(store: Store, folder: Path, registry: dict[str, LoaderSpec],
     for p in plan.renamed + plan.touched:
         assert p.previous is not None
         store.update_stat(p.previous.id, p.entry.mtime_ns, p.entry.source)
-    failures, counts, load_warnings = _load_and_commit(store, root, plan, registry, get_embedder, options)
+    stage = options.stage or _load_and_commit
+    failures, counts, load_warnings = stage(store, root, plan, registry, get_embedder, options)
     for entry, why in plan.unreadable:
         error = f"{entry.source}: cannot be read ({why}) — check the file's permissions (e.g. chmod u+r)"
         failures.append(Failure(entry.source, error))
         store.record_failure(root, entry.source, ("", entry.size, entry.mtime_ns), entry.loader, error)
-    if store.commit_number() != start_commit or repaired:
+    # a store that searches its own vectors (PostgreSQL) has no vector file to rebuild
+    if (store.commit_number() != start_commit or repaired) and not hasattr(store, "search_vectors"):
         roots = sorted({d.root for d in store.documents(check=False)})
-        VectorIndex.build(store).save(store.folder, roots)
+        VectorIndex.update(store, roots)   # writes only this run's adds and removes (rag/store/faiss.py)
     store.checkpoint()
     return _summary(plan, skipped, failures, counts, warnings + load_warnings, started, repaired=repaired)
 

@@ -4,8 +4,9 @@ A file whose size and modification time match the index is unchanged without bei
 its content hash decides: same hash means unchanged (only the time is updated), a hash that belongs
 to a file gone from the folder means a rename (no re-embedding), anything else is new content.
 An unzipped export is one entry whose path is its folder; scan.file_hash hashes it over its files.
-A record that failed its checksum (`damaged`) is always read again. Nothing under a name the scan
-could not read (`kept`: an unreadable folder or file) is removed: only what is really gone is.
+A record that failed its checksum (`damaged`), or was read by another loader (`--include-dms`), is
+always read again. Nothing under a name the scan could not read (`kept`: an unreadable folder or file)
+is removed: only what is really gone is.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def make_plan(entries: list[FileEntry], records: list[DocRecord], retry_failed: 
                 and (record.size, record.mtime_ns) == (entry.size, entry.mtime_ns) and not record.damaged:
             still_failed.append(record)
             continue
-        if record and record.status == "ok" and not record.error and not record.damaged and \
+        same_loader = record is not None and record.loader == entry.loader   # e.g. --include-dms: read again
+        if record and record.status == "ok" and not record.error and not record.damaged and same_loader and \
                 (record.size, record.mtime_ns) == (entry.size, entry.mtime_ns):
             unchanged.append(record)
             continue
@@ -78,7 +80,8 @@ def make_plan(entries: list[FileEntry], records: list[DocRecord], retry_failed: 
         if record is None:
             moved = gone.pop(digest, None)
             (renamed if moved else added).append(Planned(entry, digest, moved))
-        elif record.status == "ok" and not record.error and not record.damaged and record.content_hash == digest:
+        elif record.status == "ok" and not record.error and not record.damaged and record.content_hash == digest \
+                and same_loader:
             touched.append(Planned(entry, digest, record))
         else:
             changed.append(Planned(entry, digest, record))

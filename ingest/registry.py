@@ -14,11 +14,13 @@ from pathlib import Path
 from ingest.loaders.spec import Loader, LoaderSpec, loader_for
 from rag.core.types import Document
 
-__all__ = ["Loader", "LoaderSpec", "default_registry", "load_archive", "loader_for", "spec_named"]
+__all__ = ["Loader", "LoaderSpec", "default_registry", "load_archive", "load_archive_with_dms", "loader_for",
+           "spec_named"]
 
 
-def default_registry() -> dict[str, LoaderSpec]:
-    """A fresh suffix -> loader dict holding every built-in loader."""
+def default_registry(include_dms: bool = False) -> dict[str, LoaderSpec]:
+    """A fresh suffix -> loader dict holding every built-in loader; `include_dms` (`--include-dms`) reads
+    a Twitter/X archive with its direct messages (under other loader names, so that changing it re-reads)."""
     from ingest.loaders import audio, eml, html, image, jsonl, office, pdf, text, transcript
 
     registry: dict[str, LoaderSpec] = {}
@@ -26,23 +28,31 @@ def default_registry() -> dict[str, LoaderSpec]:
         for suffix, spec in module.LOADERS.items():
             registry[suffix] = spec
     # A key ending in "/" names a kind of folder rather than a suffix: an unzipped export that scan.py
-    # takes as one entry ("slack/", "notion/"). ".zip" files are dispatched by their content.
-    from ingest.loaders import notion, slack
+    # takes as one entry ("slack/", "notion/", "twitter/"). ".zip" files are dispatched by their content.
+    from ingest.loaders import notion, slack, twitter
 
     registry[".zip"] = LoaderSpec("archive", "archive", load_archive)
-    for module in (slack, notion):
+    for module in (slack, notion, twitter):
         registry.update(module.LOADERS)
+    if include_dms:
+        registry[".zip"] = LoaderSpec("archive+dms", "archive", load_archive_with_dms)
+        registry.update(twitter.WITH_DMS)
     return registry
 
 
-def load_archive(path: Path, source: str, doc_id: str) -> Document:
-    """A .zip file: a Slack export, a Notion export, or an archive of documents, each member read with
+def load_archive(path: Path, source: str, doc_id: str, include_dms: bool = False) -> Document:
+    """A .zip file: a Slack, Notion or Twitter/X export, or an archive of documents, each member read with
     its own loader from a fresh default registry (the archive loader itself lives in loaders/archive.py)."""
     from ingest.loaders.archive import archive_document
     from ingest.loaders.safezip import open_archive
 
     with open_archive(path, source) as archive, tempfile.TemporaryDirectory(prefix="rag-zip-") as folder:
-        return archive_document(archive, source, doc_id, Path(folder), default_registry())
+        return archive_document(archive, source, doc_id, Path(folder), default_registry(), include_dms)
+
+
+def load_archive_with_dms(path: Path, source: str, doc_id: str) -> Document:
+    """load_archive, reading a Twitter/X archive with its direct messages."""
+    return load_archive(path, source, doc_id, include_dms=True)
 
 
 def spec_named(registry: dict[str, LoaderSpec], path: Path, name: str) -> LoaderSpec:

@@ -1,6 +1,6 @@
 """Walk a folder: which files are there, which can be loaded, and what each one's content hash is.
 
-An unzipped Slack or Notion export in the folder (or the folder itself) is one entry, read whole by its
+An unzipped Slack, Notion or Twitter/X export in the folder (or the folder itself) is one entry, read whole by its
 loader: its size is the total of its files, its modification time the newest of its files and folders,
 and its hash covers each file's relative name and content (so a renamed file inside counts as a change).
 The top-most folder that looks like an export is its root; the files in it are not listed one by one.
@@ -22,7 +22,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.loaders import notion, slack
+from ingest.loaders import notion, slack, twitter
 from ingest.loaders.safezip import folder_files
 from ingest.loaders.spec import LoaderSpec
 from rag.core.errors import RagError
@@ -58,7 +58,7 @@ def file_hash(path: Path) -> str:
 
 
 def export_key(folder: Path, registry: dict[str, LoaderSpec]) -> str | None:
-    """The registry key ("slack/", "notion/") when `folder` is the top of an unzipped export, else None."""
+    """The registry key ("slack/", "notion/", "twitter/") when `folder` is the top of an unzipped export."""
     try:
         children = [c for c in os.scandir(folder) if not c.name.startswith(".")]
         files = [c.name for c in children if c.is_file()]
@@ -69,6 +69,8 @@ def export_key(folder: Path, registry: dict[str, LoaderSpec]) -> str | None:
         return "slack/"
     if "notion/" in registry and notion.is_export_listing(files, folders):
         return "notion/"
+    if "twitter/" in registry and "data" in folders and twitter.is_export_folder(folder):
+        return "twitter/"
     return None
 
 

@@ -12,11 +12,16 @@ import click
 
 from rag.messages import RagGroup
 
-INDEX_HELP = "Index folder (rag ingest creates it). Default: $RAG_INDEX or ./rag-index."
+INDEX_HELP = "Index folder (rag ingest creates it) or postgresql://USER@HOST/DB. Default: $RAG_INDEX or ./rag-index."
 
 
 def _default_index() -> str:
-    return os.environ.get("RAG_INDEX", "rag-index")
+    from rag.config import index_location
+
+    location, notes = index_location()   # $RAG_INDEX, rag.toml's `index`, else ./rag-index
+    for note in notes:
+        click.echo(click.style("warning: ", fg="yellow") + note, err=True)
+    return location
 
 
 def index_option(f: Any) -> Any:
@@ -29,9 +34,11 @@ def _open(index_dir: str, embedder: str | None = None, overrides: dict[str, Any]
     """The index at `index_dir`; read-only commands pass create=False, so that they never make one."""
     from rag.config import load_settings
     from rag.index import Index
+    from rag.store.postgres.url import is_url, shown
 
-    click.get_current_context().meta["rag.index"] = index_dir   # for error messages (rag/messages.py)
-    settings = load_settings(Path(index_dir), {k: v for k, v in (overrides or {}).items() if v is not None})
+    click.get_current_context().meta["rag.index"] = shown(index_dir)   # for error messages (rag/messages.py)
+    folder = None if is_url(index_dir) else Path(index_dir)   # a URL is never a path (nor has a rag.toml)
+    settings = load_settings(folder, {k: v for k, v in (overrides or {}).items() if v is not None})
     for note in settings.ignored:
         click.echo(click.style("warning: ", fg="yellow") + note, err=True)
     return Index.open(index_dir, embedder=embedder, settings=settings, create=create, read_only=read_only)
@@ -72,8 +79,12 @@ def main() -> None:
               "one file. Default: 120 s plus 10 s per MB (a long recording gets longer), at most one hour.")
 @click.option("--loader-memory", type=click.IntRange(64), default=4096, show_default=True,
               help="MiB of memory allowed to read one file.")
-def ingest(folder: str, index_dir: str, as_json: bool, dry_run: bool, embedder: str | None,
-           lock_wait: float, retry_failed: bool, loader_timeout: float | None, loader_memory: int) -> None:
+@click.option("--include-dms", is_flag=True, help="Read Twitter/X archives with their direct messages.")
+@click.option("--ray", "ray", default=None, metavar="local|auto|ray://HOST:PORT",
+              help="Load and embed on Ray (a new local instance, the running cluster, or this one).")
+def ingest(folder: str, index_dir: str, as_json: bool, dry_run: bool, embedder: str | None, lock_wait: float,
+           retry_failed: bool, loader_timeout: float | None, loader_memory: int, include_dms: bool = False,
+           ray: str | None = None) -> None:
     """Add FOLDER (or one file) to the index; only new and changed files are processed.
 
     Files deleted from FOLDER leave the index; renamed files are not re-embedded. Safe to interrupt:
@@ -82,11 +93,12 @@ def ingest(folder: str, index_dir: str, as_json: bool, dry_run: bool, embedder: 
     with the reason, and every other file still goes in.
     """
     from ingest.isolation import LoaderLimits
+    from ingest.registry import default_registry
 
     idx = _open(index_dir, embedder)
     limits = LoaderLimits(fixed_seconds=loader_timeout, memory_mb=loader_memory)
     summary = idx.ingest(folder, dry_run=dry_run, progress=not as_json, lock_wait=lock_wait,
-                         retry_failed=retry_failed, limits=limits)
+                         retry_failed=retry_failed, limits=limits, registry=default_registry(include_dms), ray=ray)
     if as_json:
         _emit(summary.to_json())
         return
@@ -161,17 +173,27 @@ def _streamer() -> Any:
 @main.command(name="ls")
 @index_option
 @click.option("--json", "as_json", is_flag=True, help='Print {"documents": [...]} as JSON.')
-def list_documents(index_dir: str, as_json: bool) -> None:
+@click.option("--stats", is_flag=True, help="Also the totals and the vector index's kind (flat or ivf-sq8).")
+def list_documents(index_dir: str, as_json: bool, stats: bool) -> None:
     """List the indexed documents: source, kind, sections, chunks, status."""
-    docs = _open(index_dir, create=False).documents()
-    if as_json:
-        _emit({"documents": [{"source": d.source, "root": d.root, "kind": d.kind, "title": d.title,
-                              "chunks": d.chunks, "status": d.status, "error": d.error,
-                              "content_hash": d.content_hash} for d in docs]})
-        return
-    from rag.render import print_documents
+    from rag.store.postgres.url import is_url, shown
 
+    idx = _open(index_dir, create=False)
+    docs = idx.documents()
+    totals = idx.stats() if stats else None
+    if as_json:
+        _emit({"index": shown(index_dir), "documents": [{
+            "source": d.source, "root": d.root, "kind": d.kind, "title": d.title, "chunks": d.chunks,
+            "status": d.status, "error": d.error, "content_hash": d.content_hash} for d in docs],
+            **({"stats": totals} if totals else {})})
+        return
+    from rag.render import print_documents, print_stats
+
+    if is_url(index_dir):
+        click.echo(f"index: {shown(index_dir)}")   # the database, without its password
     print_documents(docs)
+    if totals:
+        print_stats(totals)
 
 
 @main.command(name="check")
@@ -208,6 +230,22 @@ def remove(path: str, index_dir: str, lock_wait: float, root: str | None) -> Non
     click.echo(f"removed {count} document{'s' if count != 1 else ''}: {path}")
 
 
+@main.command(name="watch")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@index_option
+@click.option("--quiet", default=1.0, type=click.FloatRange(0.1), show_default=True,
+              help="Seconds without a change before the changes so far are ingested, as one batch.")
+@click.option("--include-dms", is_flag=True, help="Read Twitter/X archives with their direct messages.")
+@click.option("--embedder", default=None, help="Embedding model for a new index (as for rag ingest).")
+def watch(folder: str, index_dir: str, quiet: float, include_dms: bool, embedder: str | None) -> None:
+    """Keep the index in step with FOLDER: ingest it, then each batch of added, changed, renamed and deleted
+    files as it happens, one line per change. Ctrl-C or SIGTERM stops it and leaves the index consistent."""
+    from ingest.registry import default_registry
+    from rag.watch.run import watch_folder
+
+    sys.exit(watch_folder(_open(index_dir, embedder), Path(folder), click.echo, default_registry(include_dms), quiet))
+
+
 @main.command(name="app")
 @index_option
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="Port to serve on.")
@@ -218,8 +256,13 @@ def remove(path: str, index_dir: str, lock_wait: float, root: str | None) -> Non
               help="A file holding the password the app asks for first (also $RAG_APP_PASSWORD).")
 def app(index_dir: str, port: int, host: str, password_file: str | None) -> None:
     """Open the chat app (Streamlit) on INDEX: upload files, chat with citations, see the sources."""
+    from rag.core.errors import RagError
     from rag.launch import app_environment, app_password, streamlit_command, url
+    from rag.store.postgres.url import is_url, shown
 
+    if is_url(index_dir):   # never made into a folder; the app's upload and viewer pages read a folder
+        raise RagError(f"{shown(index_dir)}: the app opens index folders only so far — use rag ask, search or "
+                       "serve on a database index")
     password = app_password(host, password_file)
     Path(index_dir).expanduser().mkdir(parents=True, exist_ok=True)
     command = streamlit_command(port, host)
@@ -227,6 +270,36 @@ def app(index_dir: str, port: int, host: str, password_file: str | None) -> None
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(command[0], command, app_environment(index_dir, password))   # signals now go to Streamlit itself
+
+
+@main.command(name="serve")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; any address but "
+              "127.0.0.1, ::1 or localhost needs an API key (--api-key-file or $RAG_API_KEY).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to serve on.")
+@click.option("--api-key-file", default=None, type=click.Path(dir_okay=False),
+              help="A file holding the key every request must send as `Authorization: Bearer KEY`.")
+@click.option("--llm", "backend", default=None, help="embedded | openai | ollama | none (as for `rag ask`).")
+@click.option("--base-url", default=None, help="Server URL for openai/ollama.")
+@click.option("--model", default=None, help="The model, as for `rag ask` (embedded: qwen-0.5b, qwen-1.5b, smollm2).")
+@click.option("--api-key-env", default=None, help="Environment variable holding the LLM server's key.")
+@click.option("--max-tokens", default=None, type=int, help="Longest answer, in tokens.")
+@click.option("-k", "k", default=None, type=click.IntRange(1, 50), help="Passages to retrieve (default 5).")
+def serve(index_dir: str, host: str, port: int, api_key_file: str | None, **llm: Any) -> None:
+    """Serve INDEX over HTTP: OpenAI-compatible /v1/chat/completions whose answers keep [n] markers and carry
+    citations, plus /v1/search, /v1/ask and /v1/documents (the CLI's JSON). OpenAPI: /openapi.json."""
+    from rag.launch import is_loopback
+    from rag.serve.app import serve as run_server
+    from rag.serve.auth import api_key
+    from rag.serve.service import open_service
+
+    key = api_key(is_loopback(host), api_key_file, host)
+    llm["top_k"] = llm.pop("k")
+    service = open_service(index_dir, lambda **how: _open(index_dir, overrides=llm, **how))
+    where = f"[{host}]" if ":" in host else host
+    run_server(service, host, port, key, ready=lambda: click.echo(
+        f"rag serve: http://{where}:{port}/v1  (model {service.name}, llm {service.llm.backend}"
+        f"{', API key required' if key else ''}; Ctrl+C stops it)"))
 
 
 @main.command(name="chat")
@@ -257,6 +330,20 @@ def chat(index_dir: str, conversation: int | None, backend: str | None, base_url
             click.echo(HELP)
             prompt()
         run_chat(session, sys.stdin, prompt if tty else None)
+
+
+@main.command(name="mcp")
+@index_option
+@click.option("--llm", "backend", default=None, help="embedded | openai | ollama | none (as for `rag ask`).")
+@click.option("--base-url", default=None, help="Server URL for openai/ollama.")
+@click.option("--model", default=None, help="The model, as for `rag ask` (embedded: qwen-0.5b, qwen-1.5b, smollm2).")
+@click.option("-k", "top_k", default=None, type=click.IntRange(1, 50), help="Passages an answer uses (default 5).")
+def mcp(index_dir: str, **llm: Any) -> None:
+    """Serve INDEX to MCP clients over stdio: tools search, ask, remember and list_documents, answering with
+    sources, locators and citations. Only the protocol goes to stdout; a missing index is made."""
+    from rag.mcp.server import serve as serve_mcp
+
+    serve_mcp(_open(index_dir, overrides=llm))
 
 
 @main.command(name="eval")

@@ -11,6 +11,7 @@ config or the index's own rag.toml. When ./rag.toml *is* the index's rag.toml, i
 
 rag.toml:
 
+    index = "postgresql://rag@db.example:5432/rag"   # or a folder; not from ./rag.toml when a URL
     top_k = 5
     embedder = "all-MiniLM-L6-v2"
 
@@ -36,6 +37,7 @@ from rag.core.errors import ConfigError
 from rag.llm.protocol import LLMSettings
 
 FILE_NAME = "rag.toml"
+INDEX_KEY = "index"   # top-level key: the index folder or postgresql:// URL (see index_location)
 
 ENV_KEYS = {
     "RAG_LLM": "backend",
@@ -123,6 +125,7 @@ def read_toml(path: Path) -> dict[str, object]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}) — fix or delete the file") from exc
     llm = data.pop("llm", {})
+    data.pop(INDEX_KEY, None)   # where the index is: index_location() reads it, it is not a setting
     if not isinstance(llm, dict):
         raise ConfigError(f"{path}: `llm` must be a table ([llm]) with keys {', '.join(LLM_KEYS)}")
     unknown = [k for k in data if k not in TOP_KEYS] + [f"llm.{k}" for k in llm if k not in LLM_KEYS]
@@ -130,6 +133,40 @@ def read_toml(path: Path) -> dict[str, object]:
         valid = ", ".join([*TOP_KEYS, *(f"llm.{k}" for k in LLM_KEYS)])
         raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)} — valid keys: {valid}")
     return {key: parse(key, value, where=f"{path}: {label(key)}") for key, value in {**data, **llm}.items()}
+
+
+def index_location(environ: Mapping[str, str] | None = None, cwd: Path | None = None,
+                   user_file: Path | None = None) -> tuple[str, tuple[str, ...]]:
+    """(the index, warnings) when --index is not given: $RAG_INDEX > ./rag.toml's `index` > the user's rag.toml >
+    ./rag-index. A folder or a postgresql:// URL; a URL in ./rag.toml is ignored (that file may not say
+    where the documents are sent, like llm.base_url)."""
+    from rag.store.postgres.url import is_url
+
+    env = os.environ if environ is None else environ
+    if env.get("RAG_INDEX"):
+        return env["RAG_INDEX"], ()
+    here = (Path.cwd() if cwd is None else cwd) / FILE_NAME
+    notes: tuple[str, ...] = ()
+    for path in (here, user_file or user_config(env)):
+        value = _toml_index(path)
+        if value and path == here and is_url(value):
+            notes = (f"{here}: ignored index (a database URL) — a rag.toml in the current folder may not say where "
+                     "documents are sent; pass --index, set $RAG_INDEX or put it in ~/.config/rag/rag.toml",)
+        elif value:
+            return value, notes
+    return "rag-index", notes
+
+
+def _toml_index(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    try:
+        value = tomllib.loads(path.read_text(encoding="utf-8")).get(INDEX_KEY)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+        return None   # reading the settings names the problem
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ConfigError(f"{path}: index must be a folder or a postgresql:// URL, as a string")
+    return value.strip() if value else None
 
 
 def from_environ(env: Mapping[str, str]) -> dict[str, object]:

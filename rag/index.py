@@ -10,18 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rag.answer.injection import Screen
 from rag.answer.settings import AnswerSettings
 from rag.config import Settings, load_settings
 from rag.core.errors import IndexDamagedError, IndexFormatError, RagError
 from rag.core.types import Answer, Hit
-from rag.embed.registry import DEFAULT_EMBEDDER, Embedder, make_embedder
+from rag.embed.choice import embedder_for, embedder_name  # noqa: F401  (embedder_name: part of the API)
+from rag.embed.registry import Embedder, make_embedder
 from rag.llm.protocol import LLMSettings
 from rag.retrieve.fusion import RetrievalSettings, retrieve
 from rag.store.faiss import VectorIndex
 from rag.store.lock import WriteLock
+from rag.store.postgres.url import is_url
 from rag.store.protocol import Store
 from rag.store.records import DocRecord
 from rag.store.schema import DB_NAME, parse_meta
@@ -45,14 +47,9 @@ def valid_text(text: str) -> str:
         return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def embedder_name(spec: str) -> str:
-    """The name an embedder spec will record, known without loading the model."""
-    if spec.startswith("hashing"):
-        size = spec.partition("-")[2]
-        return f"hashing-{size if size.isdigit() else 256}"
-    if spec == DEFAULT_EMBEDDER:
-        return spec
-    return Path(spec).expanduser().resolve().name
+class _NoLock:
+    def release(self) -> None:
+        pass
 
 
 class Index:
@@ -68,6 +65,7 @@ class Index:
         self._vectors: VectorIndex | None = None
         self._fulltext_checked = -1
         self.screen = Screen(store)   # flags passages that address the assistant (rag/answer/injection.py)
+        self.local = isinstance(store, SQLiteStore)   # else a database (rag/store/postgres): no folder lock
 
     @classmethod
     def open(cls, folder: str | Path, embedder: str | Embedder | None = None,
@@ -76,6 +74,8 @@ class Index:
         `read_only` (the default when not creating) opens it so that nothing in rag.sqlite can change."""
         if not str(folder).strip():
             raise RagError("the index folder is an empty name — pass one with --index DIR (or set $RAG_INDEX)")
+        if is_url(folder):   # postgresql://…: never a path
+            return cls._open_database(str(folder).strip(), embedder, settings, create, read_only)
         folder = Path(folder).expanduser()
         if folder.exists() and not folder.is_dir():
             raise IndexFormatError(f"{folder}: is a file, not an index folder — pass a folder to --index")
@@ -83,18 +83,25 @@ class Index:
             raise IndexFormatError(f"{folder}: no index there — make one with: rag ingest FOLDER --index {folder}")
         settings = settings or load_settings(folder, {})
         meta = SQLiteStore.read_meta(folder)
-        instance = embedder if not isinstance(embedder, str) else None
-        spec = embedder if isinstance(embedder, str) else (instance.name if instance else None)
-        spec = spec or settings.embedder or meta.get("embedder_spec") or DEFAULT_EMBEDDER
-        if meta:
-            stored_dim = parse_meta(folder, meta)[1]
-            name, dim = (instance.name, instance.dim) if instance else (embedder_name(spec), stored_dim)
-        else:
-            instance = instance or make_embedder(spec)
-            name, dim = instance.name, instance.dim
+        stored_dim = parse_meta(folder, meta)[1] if meta else 0
+        instance, spec, name, dim = embedder_for(embedder, settings.embedder, meta, stored_dim)
         store = SQLiteStore.open(folder, name, spec, dim, create=create,
                                  write=not read_only if read_only is not None else None)
         return cls(folder, store, spec, settings, instance)
+
+    @classmethod
+    def _open_database(cls, url: str, embedder: str | Embedder | None, settings: Settings | None, create: bool,
+                       read_only: bool | None) -> Index:
+        """An index in PostgreSQL + pgvector (rag/store/postgres): same API, many writers at once."""
+        from rag.store.postgres.schema import read_meta
+        from rag.store.postgres.store import PostgresStore
+
+        settings = settings or load_settings(None, {})
+        meta = read_meta(url)
+        instance, spec, name, dim = embedder_for(embedder, settings.embedder, meta, int(meta.get("dim", 0) or 0))
+        store = PostgresStore.open(url, name, spec, dim, create=create,
+                                   write=not read_only if read_only is not None else None)
+        return cls(store.folder, store, spec, settings, instance)
 
     @property
     def embedder(self) -> Embedder:
@@ -103,16 +110,22 @@ class Index:
         return self._embedder
 
     def vectors(self) -> VectorIndex:
+        if not self.local:
+            from rag.store.postgres.vectors import DatabaseVectors
+
+            return DatabaseVectors(self.store)  # type: ignore[arg-type]
         if self._vectors is None or self._vectors.commit != self.store.commit_number():
             self._vectors = VectorIndex.load(self.store)
         return self._vectors
 
     def ingest(self, folder: str | Path, dry_run: bool = False, progress: bool = False,
                lock_wait: float = 0.0, registry: dict[str, LoaderSpec] | None = None,
-               retry_failed: bool = False, limits: LoaderLimits | None = None) -> IngestSummary:
+               retry_failed: bool = False, limits: LoaderLimits | None = None, ray: str | None = None,
+               ray_workers: int | None = None) -> IngestSummary:
         """Bring the index up to date with `folder` (a folder or one file).
 
-        Each file is read in a worker process under `limits` (time and memory per file).
+        Each file is read in a worker process under `limits` (time and memory per file). With `ray` (local,
+        auto or ray://HOST:PORT) loading and embedding run as Ray tasks (ingest/distributed.py).
         """
         from ingest.isolation import LoaderLimits
         from ingest.pipeline import IngestOptions, ingest_folder
@@ -121,10 +134,14 @@ class Index:
         registry = registry if registry is not None else default_registry()
         options = IngestOptions(dry_run=dry_run, retry_failed=retry_failed, progress=progress,
                                 limits=limits or LoaderLimits())
+        if ray is not None:
+            from ingest.distributed import ray_stage
+
+            options = replace(options, stage=ray_stage(ray, self.embedder_spec, ray_workers))
         self._trust()
         if dry_run:
             return ingest_folder(self.store, Path(folder), registry, lambda: self.embedder, options)
-        lock = WriteLock(self.folder, lock_wait)
+        lock = self._lock(lock_wait)
         try:
             self._trust()
             return ingest_folder(self.store, Path(folder), registry, lambda: self.embedder, options)
@@ -137,8 +154,12 @@ class Index:
         from rag.store import journal
         from rag.store.fulltext import Busy, fts_problem
 
+        if not self.local:   # a database keeps its own commits and indexes whole
+            return
         commit = self.store.commit_number()
         lost = journal.rollback(self.folder, commit)
+        if lost and lost.newest <= self.store.commit_number():
+            lost = None   # a writer committed between the two reads (its journal line comes after its commit)
         if lost:
             raise IndexDamagedError(lost.describe(self.folder))
         if not fulltext or self._fulltext_checked == commit:
@@ -161,6 +182,9 @@ class Index:
         """`rag check --repair`: rebuild what is derived, read damaged or lost documents again from their files."""
         from rag.maintain import repair_index
 
+        if not self.local:
+            raise RagError(f"{self.store.folder}: a database index has no derived files to rebuild — run `rag ingest` "
+                           "on its folders again to read changed or missing documents")
         lock = WriteLock(self.folder, lock_wait)
         try:
             return repair_index(self, limits)
@@ -221,6 +245,18 @@ class Index:
         self._trust()
         return self.store.documents()
 
+    def stats(self) -> dict[str, Any]:
+        """`rag ls --stats`: documents, chunks, commit, the files' size on disk and the vector index's kind
+        (flat or ivf-sq8, chosen by size: rag/store/ann.py), read from its sidecar without loading it."""
+        from rag.store.faiss import describe_state
+        from rag.store.vector_files import read_sidecar
+
+        commit = self.store.commit_number()
+        vectors = describe_state(read_sidecar(self.folder, commit)) if self.local else {"kind": "database"}
+        disk = sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file()) if self.local else 0
+        return {"documents": len(self.store.documents(check=False)), "chunks": self.store.chunk_count(),
+                "commit": commit, "disk_bytes": disk, "vectors": vectors}
+
     def remove(self, path: str, lock_wait: float = 0.0, root: str | Path | None = None) -> int:
         """Remove a document by its path on disk, or by its source path as `rag ls` shows it; when several
         ingested folders hold that name, `root` says which (otherwise nothing is removed)."""
@@ -236,14 +272,19 @@ class Index:
             listed = ", ".join(str(Path(d.root, d.source)) for d in matches)
             raise RagError(f"{path}: {len(matches)} documents have this name ({listed}); nothing was removed — "
                            f"name one with --root FOLDER or by its full path")
-        lock = WriteLock(self.folder, lock_wait)
+        lock = self._lock(lock_wait)
         try:
             for doc in matches:
                 self.store.remove(doc.root, doc.source)
-            VectorIndex.build(self.store).save(self.folder)
+            if self.local:   # only the removed ids are written (a delta): rag/store/faiss.py
+                VectorIndex.update(self.store, sorted({d.root for d in docs}))
         finally:
             lock.release()
         return len(matches)
+
+    def _lock(self, wait: float) -> WriteLock | _NoLock:
+        """The folder's write lock; a database index locks each document in its own transaction instead."""
+        return WriteLock(self.folder, wait) if self.local else _NoLock()
 
     def close(self) -> None:
         self.store.close()

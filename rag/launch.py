@@ -10,11 +10,10 @@ import os
 import sys
 from pathlib import Path
 
+from rag.uploads.files import MAX_UPLOAD_MB  # the largest upload; checked again on the server side there
+
 PASSWORD_ENV = "RAG_APP_PASSWORD"
 """The app's password, passed to the Streamlit process (ui/auth.py asks for it when it is set)."""
-
-MAX_UPLOAD_MB = 200
-"""The largest file the app accepts (checked again on the server side, in ui/upload.py)."""
 
 
 def app_script() -> Path:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -100,6 +100,18 @@ def print_documents(docs: list[DocRecord]) -> None:
     for d in docs:
         status = d.status if not d.error else f"{d.status}; last update failed: {d.error}"
         click.echo(f"{d.source}\t{_extent(d)}\t{_plural(d.chunks, 'chunk')}\t{status}")
+
+
+def print_stats(stats: dict[str, Any]) -> None:
+    """`rag ls --stats`: the totals, then the vector index (its kind, parameters, base and delta)."""
+    v = stats["vectors"]
+    shape = ", ".join(f"{k} {v[k]}" for k in ("nlist", "nprobe") if k in v)
+    delta = f"; +{v['delta_added']} −{v['delta_removed']} since commit {v['base_commit']}" \
+        if v.get("delta_added") or v.get("delta_removed") else ""
+    click.echo(f"{_plural(stats['documents'], 'document')}, {_plural(stats['chunks'], 'chunk')}, commit "
+               f"{stats['commit']}, {stats['disk_bytes'] / 1e6:.1f} MB on disk")
+    click.echo(f"vector index: {v['kind']}{f' ({shape})' if shape else ''}{delta}"
+               + (f" (approximate from {v['approximate_from']:,} chunks)" if "approximate_from" in v else ""))
 
 
 def _plural(n: int, word: str) -> str:

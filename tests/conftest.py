@@ -6,10 +6,15 @@ import importlib.util
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from pg_fixture import PgServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_docs"
@@ -92,3 +97,27 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with Index.open(base / "index", embedder="hashing-256") as idx:
         idx.ingest(base / "docs")
     return base / "index"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A real PostgreSQL 18 + pgvector server on 127.0.0.1 for the session (tests/pg_fixture.py)."""
+    from pg_fixture import start
+
+    server = start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer, request: pytest.FixtureRequest, tmp_path: Path,
+           monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh database (with `vector`) on the session's server, for one test; its URL (with the password).
+    This machine's state for it goes under tmp_path ($RAG_STATE_DIR)."""
+    import re
+
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40] + f"_{os.getpid()}_{id(tmp_path) % 9973}"
+    monkeypatch.setenv("RAG_STATE_DIR", str(tmp_path / "state"))
+    return pg_server.create_database(name)

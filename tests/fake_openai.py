@@ -1,5 +1,6 @@
 """A fake OpenAI-compatible chat server on 127.0.0.1 for tests: it records every request body in
-`server.requests` and answers each with `server.reply` (non-streaming)."""
+`server.requests` and answers each with `server.reply` (non-streaming): a string, or a function of the
+request body that returns one."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ class FakeChat(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - the http.server API
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.requests.append(body)  # type: ignore[attr-defined]
+        content = self.server.reply  # type: ignore[attr-defined]
+        content = content(body) if callable(content) else content
         reply = {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
                  "choices": [{"index": 0, "finish_reason": "stop",
-                              "message": {"role": "assistant", "content": self.server.reply}}],  # type: ignore[attr-defined]
+                              "message": {"role": "assistant", "content": content}}],
                  "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
         data = json.dumps(reply).encode()
         self.send_response(200)

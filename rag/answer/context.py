@@ -1,9 +1,11 @@
-"""What of each passage goes into the model's prompt: the units (sentences, lines, rows, messages) that bear
-on the question, with their neighbours for context, in the passage's order — not whole chunks.
+"""What of the passages goes into the model's prompt: the units (sentences, lines, rows, messages) that
+bear on the question, ranked across all the passages, the best one with its neighbours — not whole chunks.
 
-Short prompts are fast on 2 cores (prompt evaluation dominates a small model's time) and keep a small
-model on the fact asked for. The units and their scores are the extractive answerer's (rag.answer.evidence),
-so the model reads the same sentences `--llm none` would quote, and a little around them.
+Prompt evaluation dominates a small model's time on 2 cores (about 70 tokens/s for the 0.5B model), so the
+prompt holds at most `MAX_UNITS` units and `BUDGET` characters in all; a passage none of whose units made
+the cut is left out of the prompt (and so cannot be cited). The units and their scores are the extractive
+answerer's (rag.answer.evidence), so the model reads the units `--llm none` would quote, and a little
+around the best one.
 """
 
 from __future__ import annotations
@@ -12,35 +14,41 @@ from rag.answer.answertype import expected_type
 from rag.answer.evidence import Scored, score_units
 from rag.core.types import Hit
 
-PER_SOURCE = 2      # best units kept of each passage …
-AROUND = 1          # … each with this many units either side …
-MAX_CHARS = 600     # … up to this many characters a passage
+MAX_UNITS = 4       # units kept across all passages, best first …
+BUDGET = 650        # … up to this many characters in all
+AROUND = 1          # the best unit's neighbours kept either side
 GAP = " … "
 
 
-def excerpts(question: str, sources: list[Hit]) -> list[str]:
-    """For each source, the text the prompt shows: its best units and their neighbours, gaps marked "…"."""
+def excerpts(question: str, sources: list[Hit]) -> list[tuple[Hit, str]]:
+    """The passages the prompt shows, in retrieval order, each with the text shown: its kept units in the
+    passage's order, gaps marked "…". Passages with no kept unit are left out."""
     if not sources:
         return []
     pool = score_units(question, sources, expected_type(question), None, [h.similarity for h in sources])
-    out = []
-    for i, hit in enumerate(sources):
-        text = hit.chunk.text
-        mine = [s for s in pool.units if s.source == i]  # best first
-        if not mine:
-            out.append(text.strip()[:MAX_CHARS])
+    if not pool.units:
+        return [(sources[0], sources[0].chunk.text.strip()[:BUDGET])]
+    by_source: dict[int, list[Scored]] = {}
+    for s in pool.units:
+        by_source.setdefault(s.source, []).append(s)
+    order = {i: sorted(units, key=lambda s: s.unit.start) for i, units in by_source.items()}
+    kept: dict[int, set[int]] = {}
+    used = 0
+    for rank, best in enumerate(pool.units[:MAX_UNITS]):
+        mine = order[best.source]
+        n = next(m for m, s in enumerate(mine) if s is best)
+        wanted = {n} if rank else {m for m in range(n - AROUND, n + AROUND + 1) if 0 <= m < len(mine)}
+        wanted -= kept.get(best.source, set())
+        size = sum(len(mine[m].text) for m in wanted)
+        if rank and used + size > BUDGET:
             continue
-        order = sorted(mine, key=lambda s: s.unit.start)
-        position = {id(s): n for n, s in enumerate(order)}
-        keep: set[int] = set()
-        for best in mine[:PER_SOURCE]:
-            n = position[id(best)]
-            wanted = {m for m in range(n - AROUND, n + AROUND + 1) if 0 <= m < len(order)}
-            if keep and sum(len(order[m].text) for m in keep | wanted) > MAX_CHARS:
-                wanted = {n}
-            keep |= wanted
-        out.append(joined(text, [order[m] for m in sorted(keep)]))
-    return out
+        if not rank and size > BUDGET:   # the best unit alone, even when it is long
+            wanted = {n}
+            size = len(best.text)
+        kept.setdefault(best.source, set()).update(wanted)
+        used += size
+    return [(sources[i], joined(sources[i].chunk.text, [order[i][m] for m in sorted(kept[i])]))
+            for i in sorted(kept)]
 
 
 def joined(text: str, kept: list[Scored]) -> str:

@@ -6,7 +6,15 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from rag.answer.evidence import naming_text, question_terms, term_coverage
-from rag.answer.prompts import NOT_FOUND, SOURCE_TEMPLATE, SYSTEM_PROMPT, UNSUPPORTED_NOTE, USER_TEMPLATE
+from rag.answer.prompts import (
+    MODEL_MISSED,
+    NOT_FOUND,
+    SET_ASIDE,
+    SOURCE_TEMPLATE,
+    SYSTEM_PROMPT,
+    UNSUPPORTED_NOTE,
+    USER_TEMPLATE,
+)
 from rag.answer.settings import AnswerSettings
 from rag.answer.support import check_support
 from rag.answer.text import cited_numbers, split_sentences, stems
@@ -40,18 +48,16 @@ def sources_block(sources: list[Hit]) -> str:
                        for i, h in enumerate(sources, start=1))
 
 
-def excerpts_block(question: str, sources: list[Hit]) -> str:
-    """The sources as the model reads them: each one's sentences that bear on the question, numbered [n]."""
-    from rag.answer.context import excerpts
-
+def excerpts_block(shown: list[tuple[Hit, str]]) -> str:
+    """The passages as the model reads them (rag.answer.context.excerpts), numbered [n]."""
     return "\n\n".join(SOURCE_TEMPLATE.format(number=i, source=h.source, where=render_locator(h.chunk.locator),
                                               text=text)
-                       for i, (h, text) in enumerate(zip(sources, excerpts(question, sources), strict=True), start=1))
+                       for i, (h, text) in enumerate(shown, start=1))
 
 
-def build_messages(question: str, sources: list[Hit]) -> list[Message]:
+def build_messages(question: str, shown: list[tuple[Hit, str]]) -> list[Message]:
     return [("system", SYSTEM_PROMPT),
-            ("user", USER_TEMPLATE.format(sources=excerpts_block(question, sources), question=question.strip()))]
+            ("user", USER_TEMPLATE.format(sources=excerpts_block(shown), question=question.strip()))]
 
 
 def best_quote(hit: Hit, claim: str) -> Citation:
@@ -91,12 +97,23 @@ def not_found(question: str, hits: list[Hit], prompt: str, model: str) -> Answer
 def answer_with_llm(question: str, hits: list[Hit], backend: ChatBackend, settings: AnswerSettings,
                     on_token: Callable[[str], None] | None = None,
                     fallback: Callable[[], Answer] | None = None, embedder: Embedder | None = None) -> Answer:
-    sources = relevant(question, hits, settings)
-    messages = build_messages(question, sources)
+    """The model's answer, checked sentence by sentence against its sources. With `fallback` (the extractive
+    reader), the reader decides first whether the documents hold an answer, and its quoted unit replaces a
+    model answer that does not state the value the unit holds (rag/answer/verify.py)."""
+    from rag.answer.context import excerpts
+
+    shown = excerpts(question, relevant(question, hits, settings))
+    sources = [hit for hit, _ in shown]   # numbered as the prompt numbers them
+    messages = build_messages(question, shown)
     prompt = backend.render(messages)
     if not sources:
         return not_found(question, hits, prompt + "\n\n(no passage cleared the relevance bar: not sent)",
                          backend.model)
+    reader = fallback() if fallback is not None else None
+    if reader is not None and not reader.found:
+        why = reader.prompt.rsplit("(refused: ", 1)[-1].rstrip(")") if "(refused: " in reader.prompt else ""
+        return not_found(question, hits, f"{prompt}\n\n(not sent to the model: the extractive reader found no "
+                                         f"answer{': ' + why if why else ''})", backend.model)
     if on_token is None:
         text = backend.complete(messages).strip()
     else:
@@ -105,19 +122,20 @@ def answer_with_llm(question: str, hits: list[Hit], backend: ChatBackend, settin
             pieces.append(piece)
             on_token(piece)
         text = "".join(pieces).strip()
-    if says_not_found(text):
-        return replace(not_found(question, hits, prompt, backend.model), raw=text)
-    checked, dropped = check_support(text, sources, settings, embedder, given=frozenset(stems(question)))
-    if not checked:
-        if fallback is None:
-            return replace(not_found(question, hits, prompt, backend.model), raw=text, dropped=dropped)
-        quoted = fallback()
-        note = f"{UNSUPPORTED_NOTE}\n{quoted.text}" if quoted.found else quoted.text
-        return replace(quoted, text=note, prompt=prompt, model=backend.model, raw=text, dropped=dropped)
-    citations = citations_for(checked, sources)
+    checked, dropped = ("", ()) if says_not_found(text) else \
+        check_support(text, sources, settings, embedder, given=frozenset(stems(question)))
+    citations = citations_for(checked, sources) if checked else ()
     from rag.answer.refusal import value_held
+    from rag.answer.verify import agrees
 
-    if not value_held(question, checked, [sources[c.number - 1] for c in citations]):
-        # the asked value is not where the question's words are: a near miss (README "Refusals")
-        return replace(not_found(question, hits, prompt, backend.model), raw=text, dropped=(checked,))
+    held = bool(checked) and value_held(question, checked, [sources[c.number - 1] for c in citations])
+    if reader is None:
+        if not held:
+            return replace(not_found(question, hits, prompt, backend.model), raw=text,
+                           dropped=dropped or ((checked,) if checked else ()))
+    elif not held or not agrees(question, checked, [c.quote for c in reader.citations]):
+        note = MODEL_MISSED if says_not_found(text) else UNSUPPORTED_NOTE if not checked else SET_ASIDE
+        return replace(reader, text=f"{reader.text}\n{note}", prompt=prompt,
+                       model=f"extractive ({backend.model}'s answer set aside)",
+                       raw=text, dropped=dropped or ((checked,) if checked else ()))
     return Answer(question, checked, citations, prompt, backend.model, tuple(sources), raw=text, dropped=dropped)

@@ -25,6 +25,11 @@ UNSUPPORTED_NOTE = (
     "passages' own sentences that best match the question.)"
 )
 
+# When the extractive reader's quoted unit replaces the model's answer (rag/answer/verify.py), one of these
+# follows it, saying why.
+SET_ASIDE = "(The model's answer did not state the value these quoted words hold, so they are shown instead.)"
+MODEL_MISSED = "(The model did not find this in the passages; these are the passages' own words that hold it.)"
+
 EXTRACTIVE_HEADER = (
     "(no language model: --llm none) The answer is the passages' own sentences that best match the "
     "question, each cited. Sources considered:"

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.answer.prompts import UNSUPPORTED_NOTE
+from rag.answer.prompts import MODEL_MISSED, SET_ASIDE, UNSUPPORTED_NOTE
 from rag.answer.text import strip_citations
 from rag.chat.conversations import MEMORY_PREFIX, Conversation, ConversationStore, Turn, short_title
 from rag.chat.rewrite import content_words
@@ -38,7 +38,8 @@ def slug(text: str, limit: int = 40) -> str:
 
 def plain_answer(text: str) -> str:
     """An answer without its [n] marks, quotation marks and the note about unsupported model output."""
-    text = text.replace(UNSUPPORTED_NOTE, "")
+    for note in (UNSUPPORTED_NOTE, SET_ASIDE, MODEL_MISSED):
+        text = text.replace(note, "")
     text = strip_citations(text).replace("“", "").replace("”", "")
     return " ".join(text.split())
 

@@ -25,10 +25,16 @@ def _clock(seconds: float) -> str:
 
 
 def render_locator(locator: Locator) -> str:
-    """A locator as people read it: "p. 3", "p. 3 (printed 1652)", "00:01:12–00:01:40", "#general 2026-01-02"."""
+    """A locator as people read it: "p. 3", "p. 3 (printed 1652)", "00:01:12–00:01:40", "#general 2026-01-02",
+    "@handle, 2021-03-04"."""
     parts: list[str] = []
     if "member" in locator:           # a file inside an archive
         parts.append(str(locator["member"]))
+    if "tweet_id" in locator:         # a tweet or a thread of an X archive: "@handle, 2021-03-04"
+        parts += [f"@{locator['author']}" if locator.get("author") else "", str(locator.get("date") or "")]
+        return ", ".join(p for p in parts if p)
+    if "dm" in locator:               # a day of a direct-message conversation
+        parts.append(f"DM {locator['dm']}")
     if "slide" in locator:
         parts.append(f"slide {locator['slide']}")
     if "page" in locator:

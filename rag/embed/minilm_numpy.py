@@ -16,6 +16,7 @@ dense layers run over all packed tokens at once, and attention runs per group of
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 GELU_ROWS = 256  # GELU runs on blocks of this many rows, so its ~25 passes stay in cache
 QUERY_ROWS = 16  # attention query rows per GEMM (see _attention)
+MatMul = Callable[["np.ndarray", str], "np.ndarray"]  # (x, "qkv" | "out" | "ff1" | "ff2") -> x @ W
 
 # Eigen's float32 erf: erf(y) ~= y * P(y^2) / Q(y^2) for |y| <= 4 (|error| < 7e-8 in exact arithmetic).
 _ERF_P = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06, -5.69250639462346e-05,
@@ -166,21 +168,30 @@ def _softmax_v(q: np.ndarray, k_t: np.ndarray, v_1: np.ndarray) -> np.ndarray:
     return ctx[..., :-1] / ctx[..., -1:]
 
 
-def _encoder_layer(x: np.ndarray, layer: _Layer, lengths: np.ndarray, cfg: BertConfig) -> np.ndarray:
+def fp32_matmul(layer: _Layer) -> MatMul:
+    """The layer's four products x @ W in float32 (no bias), by name: qkv, out, ff1, ff2."""
     import numpy as np
 
-    qkv = np.matmul(x, layer.qkv_w)
+    weights = {"qkv": layer.qkv_w, "out": layer.out_w, "ff1": layer.ff1_w, "ff2": layer.ff2_w}
+    return lambda x, name: np.matmul(x, weights[name])
+
+
+def _encoder_layer(x: np.ndarray, layer: _Layer, lengths: np.ndarray, cfg: BertConfig,
+                   matmul: MatMul | None = None) -> np.ndarray:
+    """One post-LN encoder layer; `matmul(x, name)` computes its products (rag/embed/int8.py: in int8)."""
+    matmul = matmul or fp32_matmul(layer)
+    qkv = matmul(x, "qkv")
     qkv += layer.qkv_b
-    attn = np.matmul(_attention(qkv, lengths, cfg), layer.out_w)
+    attn = matmul(_attention(qkv, lengths, cfg), "out")
     attn += layer.out_b
     attn += x
     x = _layer_norm(attn, layer.ln1_w, layer.ln1_b, cfg.eps)
-    h = np.matmul(x, layer.ff1_w)
+    h = matmul(x, "ff1")
     for start in range(0, h.shape[0], GELU_ROWS):  # one GEMM each side; the many GELU passes run in cache
         block = h[start : start + GELU_ROWS]
         block += layer.ff1_b
         gelu(block)
-    out = np.matmul(h, layer.ff2_w)
+    out = matmul(h, "ff2")
     out += layer.ff2_b
     out += x
     return _layer_norm(out, layer.ln2_w, layer.ln2_b, cfg.eps)
@@ -196,6 +207,10 @@ class NumpyBertEmbedder(MeanPooledBert):
         self._emb_ln = (weights["embeddings.LayerNorm.weight"], weights["embeddings.LayerNorm.bias"])
         self._layers = [_layer(weights, i, self.cfg) for i in range(self.cfg.layers)]
 
+    def _matmul(self, i: int) -> MatMul | None:
+        """Layer i's products; None: float32 (rag/embed/int8.py overrides this)."""
+        return None
+
     def _forward(self, ids: list[list[int]]) -> np.ndarray:
         """Mean-pooled last hidden states of sequences sorted by length, packed without padding."""
         import numpy as np
@@ -206,7 +221,7 @@ class NumpyBertEmbedder(MeanPooledBert):
         x = self._word[flat]
         x += self._pos_type[positions]
         x = _layer_norm(x, *self._emb_ln, self.cfg.eps)
-        for layer in self._layers:
-            x = _encoder_layer(x, layer, lengths, self.cfg)
+        for i, layer in enumerate(self._layers):
+            x = _encoder_layer(x, layer, lengths, self.cfg, self._matmul(i))
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         return np.add.reduceat(x, starts, axis=0) / lengths[:, None].astype(np.float32)

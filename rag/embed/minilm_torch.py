@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from rag.embed.bert import BertConfig, MeanPooledBert, Weights
+
+Linear = Callable[[torch.Tensor, str], torch.Tensor]  # (x, "qkv" | "out" | "ff1" | "ff2") -> x @ W^T + b
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,22 @@ def _attention(qkv: torch.Tensor, runs: list[tuple[int, int]], cfg: BertConfig) 
     return out
 
 
-def _encoder_layer(x: torch.Tensor, layer: _Layer, runs: list[tuple[int, int]], cfg: BertConfig) -> torch.Tensor:
-    qkv = F.linear(x, layer.qkv_w, layer.qkv_b)
-    attn = F.linear(_attention(qkv, runs, cfg), layer.out_w, layer.out_b)
+def fp32_linear(layer: _Layer) -> Linear:
+    """The layer's four products x @ W^T + b in float32, by name: qkv, out, ff1, ff2."""
+    params = {"qkv": (layer.qkv_w, layer.qkv_b), "out": (layer.out_w, layer.out_b),
+              "ff1": (layer.ff1_w, layer.ff1_b), "ff2": (layer.ff2_w, layer.ff2_b)}
+    return lambda x, name: F.linear(x, *params[name])
+
+
+def _encoder_layer(x: torch.Tensor, layer: _Layer, runs: list[tuple[int, int]], cfg: BertConfig,
+                   linear: Linear | None = None) -> torch.Tensor:
+    """One post-LN encoder layer; `linear(x, name)` computes its products (rag/embed/int8_torch.py: int8)."""
+    linear = linear or fp32_linear(layer)
+    qkv = linear(x, "qkv")
+    attn = linear(_attention(qkv, runs, cfg), "out")
     x = F.layer_norm(attn.add_(x), (cfg.hidden,), *layer.ln1, eps=cfg.eps)
-    h = F.gelu(F.linear(x, layer.ff1_w, layer.ff1_b))  # approximate="none": the erf form, as HF "gelu"
-    out = F.linear(h, layer.ff2_w, layer.ff2_b)
+    h = F.gelu(linear(x, "ff1"))  # approximate="none": the erf form, as HF "gelu"
+    out = linear(h, "ff2")
     return F.layer_norm(out.add_(x), (cfg.hidden,), *layer.ln2, eps=cfg.eps)
 
 
@@ -105,6 +118,10 @@ class TorchBertEmbedder(MeanPooledBert):
         self._emb_ln = (_t(weights, "embeddings.LayerNorm.weight"), _t(weights, "embeddings.LayerNorm.bias"))
         self._layers = [_layer(weights, i, self.cfg) for i in range(self.cfg.layers)]
 
+    def _linear(self, i: int) -> Linear | None:
+        """Layer i's products; None: float32 (rag/embed/int8_torch.py overrides this)."""
+        return None
+
     def _forward(self, ids: list[list[int]]) -> np.ndarray:
         """Mean-pooled last hidden states of sequences sorted by length, packed without padding."""
         lengths = [len(s) for s in ids]
@@ -114,8 +131,8 @@ class TorchBertEmbedder(MeanPooledBert):
             positions = torch.cat([torch.arange(n) for n in lengths])
             x = F.embedding(flat, self._word).add_(self._pos_type[positions])
             x = F.layer_norm(x, (self.cfg.hidden,), *self._emb_ln, eps=self.cfg.eps)
-            for layer in self._layers:
-                x = _encoder_layer(x, layer, runs, self.cfg)
+            for i, layer in enumerate(self._layers):
+                x = _encoder_layer(x, layer, runs, self.cfg, self._linear(i))
             pooled, start = [], 0
             for n, m in runs:
                 pooled.append(x[start : start + n * m].view(m, n, -1).mean(dim=1))

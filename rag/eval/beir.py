@@ -125,7 +125,16 @@ def summarise(results: list[QueryResult]) -> dict[str, Any]:
     return {"ndcg@10": round(sum(r.ndcg for r in results) / n, 4),
             "recall@100": round(sum(r.recall for r in results) / n, 4),
             "mrr@10": round(sum(r.mrr for r in results) / n, 4), "queries": len(results),
-            "ms_per_query": round(1000 * sum(r.seconds for r in results) / n, 1)}
+            "ms_per_query": round(1000 * sum(r.seconds for r in results) / n, 1),
+            "ms_p50": _percentile([r.seconds for r in results], 50), "ms_p95": _percentile([r.seconds for r in results], 95)}
+
+
+def _percentile(seconds: list[float], q: int) -> float | None:
+    """The q-th percentile in milliseconds (nearest rank), None without queries."""
+    if not seconds:
+        return None
+    ordered = sorted(seconds)
+    return round(1000 * ordered[max(0, -(-q * len(ordered) // 100) - 1)], 1)
 
 
 def result_json(result: QueryResult) -> dict[str, Any]:

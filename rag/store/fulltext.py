@@ -4,6 +4,7 @@ checks and its rebuild. It is derived from the chunks, so a damaged one is rebui
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -28,21 +29,20 @@ def bm25(db: sqlite3.Connection, match: str, limit: int, title_weight: float) ->
 
 
 def bm25_for(db: sqlite3.Connection, match: str, row_ids: list[int], title_weight: float) -> dict[int, float]:
-    """The BM25 score (as `bm25` gives it) of each of `row_ids` that matches; one indexed look-up a row."""
-    if not match:
+    """The BM25 score (as `bm25` gives it) of each of `row_ids` that matches, in one query: FTS5 walks the
+    matches once and scores only these rows (`+rowid` keeps SQLite from asking FTS5 for one row at a time,
+    which re-reads every term's postings per row: about 0.3 ms a row at 13k chunks, against 1 ms in all)."""
+    if not match or not row_ids:
         return {}
-    sql = "SELECT -bm25(chunks_fts, ?, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid = ?"
-    found: dict[int, float] = {}
+    sql = ("SELECT rowid, -bm25(chunks_fts, ?, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ? "
+           "AND +rowid IN (SELECT value FROM json_each(?))")
     try:
-        for row in row_ids:
-            score = db.execute(sql, (title_weight, match, row)).fetchone()
-            if score is not None:
-                found[row] = float(score[0])
+        rows = db.execute(sql, (title_weight, match, json.dumps([int(r) for r in row_ids]))).fetchall()
     except sqlite3.OperationalError as exc:
         if _SYNTAX in str(exc):
             return {}
         raise
-    return found
+    return {int(r): float(s) for r, s in rows}
 
 
 class Busy(Exception):

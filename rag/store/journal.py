@@ -18,7 +18,7 @@ from pathlib import Path
 from rag.store.checksum import digest
 
 JOURNAL_NAME = "commits.jsonl"
-_VECTORS = re.compile(r"^vectors\.(\d+)\.faiss$")
+_VECTORS = re.compile(r"^vectors\.(\d+)\.(?:faiss|json)$")   # a base, or any commit's sidecar
 
 
 @dataclass(frozen=True)
@@ -91,19 +91,24 @@ def clear(folder: Path) -> None:
 
 
 def vector_files(folder: Path) -> dict[int, Path]:
-    """vectors.N.faiss files by N."""
+    """Vector files by N: vectors.N.json (every saved commit has one) or vectors.N.faiss (a base)."""
     try:
         names = os.listdir(folder)
     except OSError:
         return {}
-    return {int(m.group(1)): folder / n for n in names if (m := _VECTORS.match(n))}
+    found: dict[int, Path] = {}
+    for n in sorted(names):   # the .json sidecar (read for its roots) wins over the .faiss base
+        if m := _VECTORS.match(n):
+            found[int(m.group(1))] = folder / n
+    return found
 
 
 def rollback(folder: Path, commit: int) -> Rollback | None:
     """The rollback, if the journal or a vector file names a commit newer than the database's."""
     lost = [e for e in entries(folder)[0] if e.commit > commit]
-    newer = sorted(n for n in vector_files(folder) if n > commit)
+    files = vector_files(folder)
+    newer = sorted(n for n in files if n > commit)
     if not lost and not newer:
         return None
     newest = max([e.commit for e in lost] + newer)
-    return Rollback(commit, newest, tuple(lost), tuple(f"vectors.{n}.faiss" for n in newer))
+    return Rollback(commit, newest, tuple(lost), tuple(files[n].name for n in newer))

@@ -63,6 +63,15 @@ def next_id(db: sqlite3.Connection, table: str) -> int:
     return int(db.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()[0])
 
 
+def next_chunk_id(db: sqlite3.Connection, count: int) -> int:
+    """The first of `count` new chunk row ids: above every id handed out before (meta `chunk_seq`), so no id
+    is used twice and the vector index can tell a commit's new chunks by id alone (rag/store/faiss.py)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'chunk_seq'").fetchone()
+    first = max(next_id(db, "chunks"), int(row[0]) + 1 if row else 0)
+    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('chunk_seq', ?)", (str(first + count - 1),))
+    return first
+
+
 def insert_document(db: sqlite3.Connection, values: tuple[Any, ...]) -> None:
     """One documents row: DOC_COLUMNS' values, sealed."""
     db.execute(f"INSERT INTO documents({DOC_COLUMNS}, checksum) VALUES ({','.join('?' * 16)})",
@@ -75,7 +84,7 @@ def write_document(db: sqlite3.Connection, root: str, doc: Document, chunks: lis
     content_hash, size, mtime_ns = stat
     doc_row = next_id(db, "documents")
     sections = [(doc_row, i, s.text, json.dumps(s.locator)) for i, s in enumerate(doc.sections)]
-    first = next_id(db, "chunks")
+    first = next_chunk_id(db, len(chunks))
     rows = [(first + i, c.chunk_id, doc_row, int(c.section), int(c.start), int(c.end), c.text, json.dumps(c.locator),
              h, v.astype("float32").tobytes()) for i, (c, v, h) in enumerate(zip(chunks, vectors, embed_hashes,
                                                                                       strict=True))]
@@ -155,6 +164,46 @@ def read_vectors(db: sqlite3.Connection, fmt: int, dim: int) -> tuple[np.ndarray
     vectors = np.frombuffer(b"".join(r[9] for r in rows), dtype=np.float32).reshape(len(rows), dim)
     bad = {rows[i][2] for i in np.flatnonzero(~norms_ok(vectors))}
     return np.array([r[0] for r in rows], dtype=np.int64), vectors, bad
+
+
+def read_vectors_where(db: sqlite3.Connection, fmt: int, dim: int, where: str,
+                       args: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray, set[int]]:
+    """(ids, vectors) of the chunks `where` selects, by row id, and the documents of those that are damaged."""
+    import numpy as np
+
+    rows = db.execute(f"SELECT {chunk_columns(fmt)} FROM chunks WHERE {where}", args).fetchall()
+    bad = {r[2] for r in rows if not sealed(r) or not isinstance(r[9], bytes) or len(r[9]) != 4 * dim}
+    if bad or not rows:
+        return np.zeros(0, np.int64), np.zeros((0, dim), np.float32), bad
+    vectors = np.frombuffer(b"".join(r[9] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+    bad = {rows[i][2] for i in np.flatnonzero(~norms_ok(vectors))}
+    return np.array([r[0] for r in rows], dtype=np.int64), vectors, bad
+
+
+def chunk_ids(db: sqlite3.Connection) -> np.ndarray:
+    """Every chunk's row id, ascending (from the chunks_doc index: no row is read)."""
+    import numpy as np
+
+    return np.array([r[0] for r in db.execute("SELECT id FROM chunks INDEXED BY chunks_doc ORDER BY id")],
+                    dtype=np.int64)
+
+
+def chunk_seq(db: sqlite3.Connection) -> int | None:
+    """The highest chunk row id ever handed out (next_chunk_id); None when none was since it exists."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'chunk_seq'").fetchone()
+    return int(row[0]) if row else None
+
+
+def vectors_after(db: sqlite3.Connection, fmt: int, dim: int, after: int,
+                  limit: int) -> tuple[np.ndarray, np.ndarray, set[int]]:
+    """Up to `limit` chunks with row ids above `after`, ascending (as read_vectors_where)."""
+    return read_vectors_where(db, fmt, dim, "id > ? ORDER BY id LIMIT ?", (int(after), int(limit)))
+
+
+def vectors_of(db: sqlite3.Connection, fmt: int, dim: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, set[int]]:
+    """The chunks at these row ids, ascending (as read_vectors_where)."""
+    return read_vectors_where(db, fmt, dim, "id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                              (json.dumps([int(i) for i in ids]),))
 
 
 def reusable_vectors(db: sqlite3.Connection, fmt: int, embed_hashes: list[str], dim: int) -> dict[str, bytes]:

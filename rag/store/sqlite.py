@@ -18,6 +18,7 @@ from rag.core.types import Chunk, Document
 from rag.store import fulltext, journal, maintenance, rows, schema
 from rag.store.records import DocRecord, StoredChunk
 from rag.store.schema import DB_ERRORS
+from rag.store.vector_reads import VectorReads
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,7 +31,7 @@ DB_NAME = schema.DB_NAME
 _explained = schema.explained
 
 
-class SQLiteStore:
+class SQLiteStore(VectorReads):
     """One index folder. Reads need no lock; writes happen inside `transaction()`s, under the write lock."""
 
     def __init__(self, folder: Path, db: sqlite3.Connection, writable: bool) -> None:
@@ -258,7 +259,7 @@ class SQLiteStore:
 
     @_explained
     def lexical_for(self, match: str, rows: list[int], title_weight: float = 2.0) -> dict[int, float]:
-        """The BM25 score (as `lexical` gives it) of each of `rows` that matches; one indexed look-up a row."""
+        """The BM25 score (as `lexical` gives it) of each of `rows` that matches (one query for all of them)."""
         return fulltext.bm25_for(self.db, match, rows, title_weight)
 
     def close(self) -> None:
