@@ -36,7 +36,7 @@ LLAMA_VARIANT := $(shell echo '$(LLAMA_CMAKE)' | md5sum | cut -c1-8)
 WHEELHOUSE := $(HOME)/.cache/rag-memory/wheels/llama-$(LLAMA_VARIANT)
 LLAMA_STAMP := $(WHEELHOUSE)/.llama-cpp-python-$(LLAMA_VERSION)
 
-.PHONY: demo test install system lint typecheck bench-papers bench-sources bench-scifact bench-squad clean-demo
+.PHONY: demo test install system lint typecheck bench-papers bench-sources bench-scifact bench-scale bench-squad clean-demo
 
 demo: install                      ## ingest sample_docs/ and answer questions with citations
 	$(BIN)/rag ingest sample_docs --index demo-index
@@ -99,6 +99,9 @@ bench-sources: install             ## OCR error rates, speech WER and real-time 
 
 bench-scifact: install             ## BEIR SciFact: ingest, test nDCG@10 / Recall@100 / MRR@10, our dense-only, BM25-only, RRF
 	$(BIN)/python bench/scifact.py --train --out bench/out/scifact.json
+
+bench-scale: install               ## 10k / 100k / 1M chunks: build, add and remove one file, query p50/p95, recall@10, RSS
+	$(BIN)/python bench/scale.py --sizes 10000,100000,1000000
 
 bench-squad: install               ## SQuAD 2.0 slice: correct answers and refusals, --llm none and embedded
 	$(BIN)/python bench/squad.py --llm none embedded --out bench/out/squad.json

@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 METHODS = ("support", "value", "gate")
 
 
-def measure(index_dir: Path, rows: list[dict[str, Any]], model: str | None, out: Path) -> None:
+def measure(index_dir: Path, rows: list[dict[str, Any]], model: str | None, out: Path,
+            model_alone: bool = False) -> None:
     from rag.answer.refusal import value_held
     from rag.answer.text import strip_citations
     from rag.eval.metrics import answer_correct
@@ -38,6 +39,14 @@ def measure(index_dir: Path, rows: list[dict[str, Any]], model: str | None, out:
 
     index = Index.open(index_dir)
     llm = LLMSettings(backend="embedded", model=model)
+    if model_alone:   # the model answers every question, with only its support check: no extractive reader
+        from rag.answer.generate import answer_with_llm
+        from rag.llm.registry import make_backend
+
+        def alone(question: str, hits: Any, llm: Any, on_token: Any, settings: Any) -> Any:
+            return answer_with_llm(question, hits, make_backend(llm), settings, on_token, embedder=index.embedder)
+
+        index._answer = alone  # type: ignore[method-assign]
     index.ask("warm up the embedder", llm=LLMSettings(backend="none"))
     for row in rows:
         first: list[float] = []
@@ -101,6 +110,9 @@ def main() -> None:
     parser.add_argument("--lines", default=None, help="only these 0-based lines, e.g. 28,32,83")
     parser.add_argument("--out", type=Path, default=Path("/tmp/dev_llm.jsonl"))
     parser.add_argument("--summary-only", action="store_true")
+    parser.add_argument("--model-alone", action="store_true",
+                        help="the model answers every question (no extractive reader first): the records that "
+                             "bench/refusal_methods.py compares the refusal methods on")
     args = parser.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -113,7 +125,8 @@ def main() -> None:
         rows = [r for r in rows if r["_line"] in wanted]
     if not args.summary_only:
         done = {json.loads(line)["line"] for line in args.out.read_text().splitlines()} if args.out.exists() else set()
-        measure(args.index, [r for r in rows if r["_line"] not in done][: args.limit], args.model, args.out)
+        measure(args.index, [r for r in rows if r["_line"] not in done][: args.limit], args.model, args.out,
+                args.model_alone)
     records = [json.loads(line) for line in args.out.read_text().splitlines() if line.strip()]
     table([r for r in records if r["line"] % 2 == 0], f"{args.out} even lines (tuned on)")
     table([r for r in records if r["line"] % 2 == 1], f"{args.out} odd lines (held out)")

@@ -1,6 +1,7 @@
-"""The bundled all-MiniLM-L6-v2 five ways: float32 in numpy (rag/embed/minilm_numpy.py), torch-native
-(rag/embed/minilm_torch.py) and sentence-transformers + torch; int8 products (all-MiniLM-L6-v2-int8, the
-default) in numpy (rag/embed/int8.py, emulated) and in torch's onednn int8 kernels (rag/embed/int8_torch.py).
+"""The bundled all-MiniLM-L6-v2 six ways: float32 in numpy (rag/embed/minilm_numpy.py), torch-native
+(rag/embed/minilm_torch.py) and sentence-transformers + torch; bfloat16 products in torch
+(rag/embed/bf16_torch.py: the bulk path of the default all-MiniLM-L6-v2-bf16); int8 products
+(all-MiniLM-L6-v2-int8) in numpy (rag/embed/int8.py, emulated) and in onednn's int8 kernels (int8_torch.py).
 
     .venv/bin/python bench/embedders.py [--texts 200] [--threads N] [--rounds 2] [--only KIND ...]
                                         [--out bench/out/embedders.json]
@@ -14,10 +15,10 @@ Each embedder runs in fresh processes, one after the other, on the same texts:
     /work/shared/data/real_docs/pdfs, or varied synthetic text when that folder is absent) in one call.
 With --rounds N the throughput runs go round the embedders N times and the fastest of each is kept (on
 cores shared with other work, the least disturbed run; the load average is printed). It also reports how
-closely the float32 kinds' vectors agree with sentence-transformers' and the int8 kinds' with torch-native
-float32 (cosine per row), and the break-even call size for BundledMiniLM's switch from numpy to torch-native: the number of
-texts at which torch-native's import + load time (numpy is loaded already) is won back within one call,
-load_torch / (1/rate_numpy - 1/rate_torch).
+closely the float32 kinds' vectors agree with sentence-transformers' and the bf16 / int8 kinds' with
+torch-native float32 (cosine per row), and the break-even call size for BundledMiniLM's switch from numpy
+to torch-native: the number of texts at which torch-native's import + load time (numpy is loaded already)
+is won back within one call, load_torch / (1/rate_numpy - 1/rate_torch).
 
 --threads N sets OPENBLAS_NUM_THREADS (numpy) and torch.set_num_threads (both torch kinds) in the children;
 by default each library keeps its own default (all cores for both).
@@ -40,15 +41,17 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = Path("/work/shared/data/real_docs/pdfs")
 QUERY = "What margin is used in the triplet loss?"
 WORDS_PER_TEXT = 150
-KINDS = ("numpy", "torch_native", "sentence_transformers", "int8_numpy", "int8_torch")
+KINDS = ("numpy", "torch_native", "sentence_transformers", "bf16_torch", "int8_numpy", "int8_torch")
 HEADERS = {"numpy": "numpy", "torch_native": "torch", "sentence_transformers": "ST+torch",
-           "int8_numpy": "int8 np", "int8_torch": "int8 torch"}
-NAMES = {"int8_numpy": "all-MiniLM-L6-v2-int8", "int8_torch": "all-MiniLM-L6-v2-int8"}
+           "bf16_torch": "bf16 torch", "int8_numpy": "int8 np", "int8_torch": "int8 torch"}
+NAMES = {"bf16_torch": "all-MiniLM-L6-v2-bf16", "int8_numpy": "all-MiniLM-L6-v2-int8",
+         "int8_torch": "all-MiniLM-L6-v2-int8"}
 
 MAKE = {
     "numpy": "from rag.embed.minilm_numpy import NumpyBertEmbedder as E",
     "torch_native": "from rag.embed.minilm_torch import TorchBertEmbedder as E",
     "sentence_transformers": "from rag.embed.registry import SentenceTransformerEmbedder as E",
+    "bf16_torch": "from rag.embed.bf16_torch import TorchBf16BertEmbedder as E",
     "int8_numpy": "from rag.embed.int8 import NumpyInt8BertEmbedder as E",
     "int8_torch": "from rag.embed.int8_torch import TorchInt8BertEmbedder as E",
 }
@@ -116,6 +119,10 @@ def load(kind: str) -> Any:
         from rag.embed.minilm_torch import TorchBertEmbedder
 
         return TorchBertEmbedder(folder, "all-MiniLM-L6-v2")
+    if kind == "bf16_torch":
+        from rag.embed.bf16_torch import TorchBf16BertEmbedder
+
+        return TorchBf16BertEmbedder(folder, NAMES[kind])
     if kind == "int8_numpy":
         from rag.embed.int8 import NumpyInt8BertEmbedder
 
@@ -173,7 +180,8 @@ def agreement(a_path: Path, b_path: Path) -> dict[str, float]:
 
     a, b = np.load(a_path), np.load(b_path)
     cos = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
-    return {"min_cosine": float(cos.min()), "mean_cosine": float(cos.mean()), "max_abs_diff": float(np.abs(a - b).max())}
+    return {"min_cosine": float(cos.min()), "mean_cosine": float(cos.mean()),
+            "max_abs_diff": float(np.abs(a - b).max())}
 
 
 def measure_all(kinds: list[str], texts: list[str], args: argparse.Namespace) -> dict[str, Any]:
@@ -190,7 +198,7 @@ def measure_all(kinds: list[str], texts: list[str], args: argparse.Namespace) ->
                 run = run_child(kind, texts_path, Path(tmp) / f"{kind}.npy", args.threads)
                 if run["chunks_per_s"] > results[kind].get("chunks_per_s", 0):
                     results[kind].update(run)
-        reference = {k: ("torch_native" if k.startswith("int8") else "sentence_transformers") for k in kinds}
+        reference = {k: ("torch_native" if k in NAMES else "sentence_transformers") for k in kinds}
         reference = {k: r for k, r in reference.items() if r in kinds and r != k}
         results["agreement"] = {k: agreement(Path(tmp) / f"{k}.npy", Path(tmp) / f"{r}.npy")
                                 for k, r in reference.items()}
@@ -248,10 +256,10 @@ def main() -> None:
     for kind, a in agree.items():
         print(f"{HEADERS[kind]:>10} vs {vectors[kind]} on the {len(texts)} texts: min cosine "
               f"{a['min_cosine']:.8f}, mean {a['mean_cosine']:.8f}, max |diff| {a['max_abs_diff']:.2e}")
-    if "int8_torch" in results:
-        base = [k for k in ("torch_native", "sentence_transformers", "numpy") if k in results]
-        print("int8 torch throughput: " + ", ".join(
-            f"{results['int8_torch']['chunks_per_s'] / results[k]['chunks_per_s']:.2f}x {HEADERS[k]}" for k in base))
+    base = [k for k in ("torch_native", "sentence_transformers", "numpy") if k in results]
+    for fast in (k for k in ("bf16_torch", "int8_torch") if k in results):
+        print(f"{HEADERS[fast]} throughput: " + ", ".join(
+            f"{results[fast]['chunks_per_s'] / results[k]['chunks_per_s']:.2f}x {HEADERS[k]}" for k in base))
     if even is not None:
         print(f"break-even call size, numpy -> torch-native: {even:.0f} texts")
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -119,6 +119,10 @@ class LoaderWorker:
         """Whether result() would return now, without waiting for the worker to finish reading."""
         return self._job is None or self._local is not None or self._done.is_set()
 
+    def wait(self, timeout: float) -> bool:
+        """ready(), waiting up to `timeout` seconds for it (returns as soon as the reply is in)."""
+        return self.ready() or self._done.wait(timeout)
+
     def result(self) -> Document:
         job, self._job = self._job, None
         assert job is not None, "submit() a job first"

@@ -20,6 +20,7 @@ from ingest.chunking import ChunkPolicy, chunk_document, embedding_text
 from ingest.isolation import LoaderLimits, LoaderWorker, LoadJob
 from ingest.loaders.spec import LoaderSpec
 from ingest.plan import Plan, Planned, make_plan
+from ingest.progress import Progress, warm_embedder
 from ingest.registry import spec_named
 from ingest.scan import Skipped, scan_folder
 from rag.core.errors import RagError
@@ -27,6 +28,8 @@ from rag.core.types import Chunk, Document, content_hash
 from rag.embed.registry import Embedder
 from rag.store.faiss import VectorIndex
 from rag.store.protocol import Store
+
+EMBED_SLICE = 512   # texts per embed() call in _flush (sorted by length: similar lengths together)
 
 
 @dataclass(frozen=True)
@@ -98,12 +101,13 @@ def _loaded_docs(worker: LoaderWorker, registry: dict[str, LoaderSpec], jobs: tu
                  before_wait: Callable[[], bool]) -> Iterator[tuple[Planned, Document | RagError]]:
     """Each planned file with its Document or its error; the worker loads the next file meanwhile.
     While the next file is not read yet, `before_wait` is asked (every 10 ms) whether to stop waiting
-    for it without blocking: it commits pending work once that is old enough, and then says so."""
+    for it without blocking: it commits pending work once that is old enough, and then says so. A reply
+    is taken as soon as it is in (no polling sleep: 800 small files would wait ~5 ms each)."""
     if jobs:
         worker.submit(_job(registry, jobs[0]))
     for i, planned in enumerate(jobs):
-        while not worker.ready() and not before_wait():
-            time.sleep(0.01)
+        while not worker.wait(0.01) and not before_wait():
+            pass
         try:
             result: Document | RagError = worker.result()
         except RagError as exc:
@@ -145,8 +149,7 @@ def ingest_folder(store: Store, folder: Path, registry: dict[str, LoaderSpec],
         store.record_failure(root, entry.source, ("", entry.size, entry.mtime_ns), entry.loader, error)
     # a store that searches its own vectors (PostgreSQL) has no vector file to rebuild
     if (store.commit_number() != start_commit or repaired) and not hasattr(store, "search_vectors"):
-        roots = sorted({d.root for d in store.documents(check=False)})
-        VectorIndex.update(store, roots)   # writes only this run's adds and removes (rag/store/faiss.py)
+        VectorIndex.update(store)   # writes only this run's adds and removes (rag/store/faiss.py)
     store.checkpoint()
     return _summary(plan, skipped, failures, counts, warnings + load_warnings, started, repaired=repaired)
 
@@ -170,9 +173,11 @@ def _set_aside_damage(store: Store, root: str, only: str | None, dry_run: bool) 
 class _Batch:
     """Loaded documents waiting to be embedded together; each is committed in its own transaction."""
 
-    def __init__(self, store: Store, root: str, get_embedder: Callable[[], Embedder], options: IngestOptions) -> None:
+    def __init__(self, store: Store, root: str, get_embedder: Callable[[], Embedder], options: IngestOptions,
+                 on_embedded: Callable[[int], None] = lambda n: None) -> None:
         self.store, self.root, self.get_embedder = store, root, get_embedder
         self.limit, self.seconds = options.batch_chunks, options.batch_seconds
+        self.on_embedded = on_embedded
         self.pending: list[_Loaded] = []
         self.since = 0.0
         self.embedded = self.reused = 0
@@ -186,7 +191,7 @@ class _Batch:
 
     def flush(self) -> None:
         if self.pending:
-            e, r = _flush(self.store, self.root, self.pending, self.get_embedder())
+            e, r = _flush(self.store, self.root, self.pending, self.get_embedder(), self.on_embedded)
             self.embedded, self.reused, self.pending = self.embedded + e, self.reused + r, []
 
     def flush_if_old(self) -> bool:
@@ -203,14 +208,16 @@ def _load_and_commit(store: Store, root: str, plan: Plan, registry: dict[str, Lo
 
     failures: list[Failure] = []
     warnings: list[str] = []
-    batch = _Batch(store, root, get_embedder, options)
-    ocr_pages = 0
     bar = tqdm(total=len(plan.to_load), desc="ingest", unit="file", disable=not options.progress or None,
                leave=False)
+    progress = Progress(bar)
+    batch = _Batch(store, root, get_embedder, options, progress.embedded)
+    ocr_pages = 0
+    warm_embedder(get_embedder, plan)
     with LoaderWorker(options.limits) as worker:
         for planned, doc in _loaded_docs(worker, registry, plan.to_load, batch.flush_if_old):
             bar.update()
-            bar.set_postfix_str(planned.entry.source[-40:])
+            progress.show(planned.entry.source)
             if isinstance(doc, RagError):
                 failures.append(Failure(planned.entry.source, str(doc)))
                 store.record_failure(root, planned.entry.source, _stat(planned), planned.entry.loader, str(doc))
@@ -230,8 +237,10 @@ def _policy(policy: ChunkPolicy, embedder: Embedder) -> ChunkPolicy:
     return replace(policy, window=embedder.max_tokens)
 
 
-def _flush(store: Store, root: str, pending: list[_Loaded], embedder: Embedder) -> tuple[int, int]:
-    """Embed what has no stored vector yet, then commit each file in its own transaction."""
+def _flush(store: Store, root: str, pending: list[_Loaded], embedder: Embedder,
+           on_embedded: Callable[[int], None] = lambda n: None) -> tuple[int, int]:
+    """Embed what has no stored vector yet (shortest first, EMBED_SLICE texts a call, so the bar moves
+    through a big file), then commit each file in its own transaction."""
     import numpy as np
 
     hashes = [[content_hash(embedder.name, t) for t in p.texts] for p in pending]
@@ -239,8 +248,11 @@ def _flush(store: Store, root: str, pending: list[_Loaded], embedder: Embedder) 
              store.vectors_for([h for hs in hashes for h in hs]).items()}
     todo = {h: t for p, hs in zip(pending, hashes, strict=True) for h, t in zip(hs, p.texts, strict=True)
             if h not in known}
-    fresh = embedder.embed(list(todo.values()))
-    known.update(zip(todo.keys(), fresh, strict=True))
+    ordered = sorted(todo.items(), key=lambda item: len(item[1]))
+    for start in range(0, len(ordered), EMBED_SLICE):
+        part = ordered[start : start + EMBED_SLICE]
+        known.update(zip([h for h, _ in part], embedder.embed([t for _, t in part]), strict=True))
+        on_embedded(len(part))
     for p, hs in zip(pending, hashes, strict=True):
         vectors = np.stack([known[h] for h in hs]) if hs else np.zeros((0, embedder.dim), np.float32)
         store.put_document(root, p.doc, p.chunks, vectors, hs, _stat(p.planned), p.planned.entry.loader)

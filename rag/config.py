@@ -13,7 +13,7 @@ rag.toml:
 
     index = "postgresql://rag@db.example:5432/rag"   # or a folder; not from ./rag.toml when a URL
     top_k = 5
-    embedder = "all-MiniLM-L6-v2"
+    embedder = "all-MiniLM-L6-v2-bf16"
 
     [llm]
     backend = "openai"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rag.answer.injection import Screen
 from rag.answer.settings import AnswerSettings
@@ -206,40 +206,16 @@ class Index:
 
         With a model, a question that needs facts from two places is answered by self-ask: follow-up
         questions, each answered here (`Answer.steps`); `self_ask=False` answers it in one pass."""
-        question = valid_text(question)
-        llm = llm or self.settings.llm
-        # The bundled 135M model is distracted by more than three passages; larger models use five.
-        answer_settings = answer_settings or AnswerSettings(max_sources=3 if llm.backend == "embedded" else 5)
-        k = k or self.settings.top_k
-        # Passages that address the assistant ("ignore previous instructions") never reach the answer: they
-        # are named in `suspects`, and ranked as if they were not in the index.
-        suspects = tuple(h for h in self.search(question, k) if h.suspect)
-        hits = retrieve(self.store, self.vectors(), self.embedder, question, k, keep=self.screen.passes)
-        answer = replace(self._answer(question, hits, llm, on_token, answer_settings), suspects=suspects)
-        if self_ask and llm.backend != "none":
-            from rag.answer.selfask import self_ask as follow_ups
-            from rag.answer.selfask import two_hop
-            from rag.llm.registry import make_backend
+        from rag.asking import ask
 
-            if two_hop(question):
-                return follow_ups(question, answer, make_backend(llm), lambda q: self.ask(
-                    q, llm, k, answer_settings=answer_settings, self_ask=False))
-        return answer
+        return ask(self, valid_text(question), llm or self.settings.llm, k or self.settings.top_k, on_token,
+                   answer_settings, self_ask)
 
     def _answer(self, question: str, hits: list[Hit], llm: LLMSettings, on_token: Callable[[str], None] | None,
                 answer_settings: AnswerSettings) -> Answer:
-        from rag.answer.extractive import answer_extractive
-        from rag.answer.generate import answer_with_llm, not_found, relevant
-        from rag.llm.registry import make_backend
+        from rag.asking import answer_hits
 
-        if llm.backend == "none":
-            return answer_extractive(question, hits, self.embedder, answer_settings)
-        if not relevant(question, hits, answer_settings):
-            return not_found(question, hits, "(no passage cleared the relevance bar: the model was not called)",
-                             llm.model or llm.backend)
-        return answer_with_llm(question, hits, make_backend(llm), answer_settings, on_token,
-                               fallback=lambda: answer_extractive(question, hits, self.embedder, answer_settings),
-                               embedder=self.embedder)
+        return answer_hits(self, question, hits, llm, on_token, answer_settings)
 
     def documents(self) -> list[DocRecord]:
         self._trust()
@@ -254,13 +230,28 @@ class Index:
         commit = self.store.commit_number()
         vectors = describe_state(read_sidecar(self.folder, commit)) if self.local else {"kind": "database"}
         disk = sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file()) if self.local else 0
-        return {"documents": len(self.store.documents(check=False)), "chunks": self.store.chunk_count(),
+        store = self.store
+        count = cast(SQLiteStore, store).document_count() if self.local else len(store.documents(check=False))
+        return {"documents": count, "chunks": self.store.chunk_count(),
                 "commit": commit, "disk_bytes": disk, "vectors": vectors}
+
+    def _named(self, path: str) -> list[DocRecord]:
+        """The documents `path` can name (as a path on disk, or as a source under any root), looked up by
+        their (root, source) index instead of reading every record; a damaged one is an IndexDamagedError."""
+        store = cast(SQLiteStore, self.store)
+        full = Path(path).expanduser().resolve()
+        found = []
+        for root in store.roots():
+            names = {path} | ({full.relative_to(root).as_posix()} if full.is_relative_to(root) else set())
+            found += [d for name in names if (d := store.document_at(root, name)) is not None]
+        if any(d.damaged for d in found):
+            self.store.documents()   # raises, naming them and `rag check`
+        return found
 
     def remove(self, path: str, lock_wait: float = 0.0, root: str | Path | None = None) -> int:
         """Remove a document by its path on disk, or by its source path as `rag ls` shows it; when several
         ingested folders hold that name, `root` says which (otherwise nothing is removed)."""
-        docs = self.store.documents()
+        docs = self._named(path) if self.local else self.store.documents()
         matches = [d for d in docs if Path(d.root, d.source) == Path(path).expanduser().resolve()]
         if not matches:
             folder = Path(root).expanduser().resolve() if root is not None else None
@@ -277,7 +268,7 @@ class Index:
             for doc in matches:
                 self.store.remove(doc.root, doc.source)
             if self.local:   # only the removed ids are written (a delta): rag/store/faiss.py
-                VectorIndex.update(self.store, sorted({d.root for d in docs}))
+                VectorIndex.update(self.store)
         finally:
             lock.release()
         return len(matches)

@@ -39,8 +39,10 @@ def llm(server: ThreadingHTTPServer) -> LLMSettings:
 def test_cited_answer_comes_back_with_page_citation(index: Index, server: ThreadingHTTPServer) -> None:
     server.reply = "Lumen was trained on the Harbor-7 corpus of 1.2 million field notes [1]."  # type: ignore[attr-defined]
     answer = index.ask("What corpus was Lumen trained on?", llm=llm(server))
-    assert answer.text == server.reply  # type: ignore[attr-defined]
-    assert [(c.source, c.locator["page"], c.number) for c in answer.citations] == [("paper.pdf", 2, 1)]
+    said, evidence = answer.text.split("\n")   # the model's sentence, then the reader's quoted unit
+    assert said == server.reply and evidence.startswith("“") and evidence.endswith("” [1]")  # type: ignore[attr-defined]
+    assert "Harbor-7" in evidence
+    assert {(c.source, c.locator["page"], c.number) for c in answer.citations} == {("paper.pdf", 2, 1)}
     assert "Harbor-7" in answer.citations[0].quote
     sent = server.requests[0]["messages"]  # type: ignore[attr-defined]
     question = "Question: What corpus was Lumen trained on?\n"

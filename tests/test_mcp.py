@@ -195,7 +195,7 @@ def test_ask_goes_through_the_model_given_by_llm_and_base_url(index: Path) -> No
             args = ["mcp", "--index", str(index), "--llm", "openai", "--base-url", url, "--model", "fake-model"]
             async with connect(RAG, args) as session:
                 _, data = await call(session, "ask", question="Who is the data steward?")
-                assert data["found"] and data["answer"] == reply and data["model"] == "fake-model"
+                assert data["found"] and data["answer"].startswith(reply) and data["model"] == "fake-model"
                 assert data["citations"][0]["source"] == "notes.md" and "Jonas Berg" in data["citations"][0]["quote"]
         with pytest.MonkeyPatch.context() as patch:
             patch.setitem(ENV, "OPENAI_API_KEY", "test-key")

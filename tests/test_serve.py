@@ -115,7 +115,7 @@ def test_search_ask_and_documents_are_the_cli_json(server: str, index: Path) -> 
     assert "prompt" in with_prompt.json() and "prompt" not in ask.json()
     listed = httpx.get(f"{server}/v1/documents", timeout=60).json()
     expected = cli_json("ls", "--index", str(index), "--json")
-    assert listed["documents"] == expected["documents"]
+    assert listed == expected
     assert sorted(d["source"] for d in listed["documents"]) == ["guide.html", "meeting.txt", "notes.md", "paper.pdf"]
 
 
@@ -142,11 +142,30 @@ def test_upload_then_delete_a_document(server: str, index: Path) -> None:
 @pytest.mark.parametrize(("name", "data", "status", "words"), [
     ("tool.exe", b"MZ\x90\x00", 415, ".exe files cannot be ingested — supported:"),
     ("empty.txt", b"", 400, "the file is empty"),
+    ("broken.pdf", b"%PDF-1.4\nthis is not really a pdf\n", 422, "broken.pdf: "),
 ])
 def test_upload_refuses_what_the_app_refuses(server: str, name: str, data: bytes, status: int, words: str) -> None:
     r = httpx.post(f"{server}/v1/documents", files={"file": (name, data)}, timeout=60)
     assert r.status_code == status and words in r.json()["error"]["message"]
     assert r.json()["error"]["param"] == "file"
+
+
+def test_many_clients_at_once_get_the_same_answers_as_one(server: str) -> None:
+    """The one read-only Index is shared by the thread pool: concurrent searches and answers are not mixed up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = ["training corpus", "data steward", "survey boat engine", "annual review", "field station"]
+    alone = {q: httpx.post(f"{server}/v1/search", json={"query": q, "k": 3}, timeout=60).json() for q in queries}
+    answer = httpx.post(f"{server}/v1/ask", json={"question": QUESTION}, timeout=60).json()
+
+    def call(i: int) -> bool:
+        if i % 3 == 0:
+            return httpx.post(f"{server}/v1/ask", json={"question": QUESTION}, timeout=120).json() == answer
+        q = queries[i % len(queries)]
+        return httpx.post(f"{server}/v1/search", json={"query": q, "k": 3}, timeout=120).json() == alone[q]
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(call, range(48)))
 
 
 def test_searches_are_answered_while_an_upload_is_ingested(server: str) -> None:

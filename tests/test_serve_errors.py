@@ -30,7 +30,7 @@ JSON = {"Content-Type": "application/json"}
 @pytest.mark.parametrize(("method", "path", "body", "status", "words"), [
     ("POST", CHAT, b'{"messages": [', 400, "not valid JSON"),
     ("POST", CHAT, b"", 400, "body is missing"),
-    ("POST", CHAT, b"[1, 2]", 400, "body"),
+    ("POST", CHAT, b"[1, 2]", 400, "the body must be one JSON object, sent with Content-Type: application/json"),
     ("POST", CHAT, b"{}", 400, "messages: Field required"),
     ("POST", CHAT, b'{"messages": []}', 400, "messages: List should have at least 1 item"),
     ("POST", CHAT, b'{"messages": "hello"}', 400, "messages: Input should be a valid list"),
@@ -58,6 +58,14 @@ def test_bad_requests_get_a_4xx_that_says_what_to_fix(server: str, method: str, 
     error = r.json()["error"]
     assert words in error["message"] and error["type"].endswith("_error")
     assert "Traceback" not in r.text
+
+
+def test_a_body_without_the_json_content_type_says_so(server: str) -> None:
+    """`curl -d '{…}'` without -H sends a form's Content-Type."""
+    r = httpx.post(f"{server}/v1/search", content=b'{"query": "corpus"}',
+                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400
+    assert "(this one came as application/x-www-form-urlencoded)" in r.json()["error"]["message"]
 
 
 def test_a_huge_body_is_refused_before_it_is_read(server: str) -> None:
@@ -113,6 +121,9 @@ def test_with_a_key_every_request_needs_it(built: Path, tmp_path: Path) -> None:
             assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
             assert "Authorization: Bearer KEY" in r.json()["error"]["message"]
         assert httpx.get(f"{base}/openapi.json").status_code == 401
+        spec = httpx.get(f"{base}/openapi.json", headers={"Authorization": "Bearer s3cret-key-for-tests"}).json()
+        assert spec["security"] == [{"apiKey": []}] and spec["paths"]["/health"]["get"]["security"] == []
+        assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
         ok = httpx.post(f"{base}/v1/search", json={"query": "corpus"},
                         headers={"Authorization": "Bearer s3cret-key-for-tests"})
         assert ok.status_code == 200 and ok.json()["hits"]
@@ -145,3 +156,21 @@ def test_a_port_in_use_is_one_line_that_says_so(built: Path) -> None:
     assert out.returncode == 1 and out.stdout == ""
     assert out.stderr == f"error: cannot listen on 127.0.0.1 port {port} (Address already in use) — pass another " \
                          "--port, or stop what uses it\n"
+
+
+def test_removing_a_name_two_folders_hold_needs_the_root(built: Path, tmp_path: Path) -> None:
+    index = copy_index(built, tmp_path / "samples")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.md").write_text("# Other notes\n\nThe ferry leaves at nine.\n")
+    with running(index) as base:
+        ingested = subprocess.run([RAG, "ingest", str(other), "--index", str(index), "--json"], capture_output=True,
+                                  text=True, timeout=120)   # another process writes while the server runs
+        assert ingested.returncode == 0, ingested.stderr
+        r = httpx.delete(f"{base}/v1/documents/notes.md", timeout=60)
+        assert r.status_code == 409 and "2 documents have this name" in r.json()["error"]["message"]
+        assert str(other.resolve()) in r.json()["error"]["message"]
+        r = httpx.delete(f"{base}/v1/documents/notes.md", params={"root": str(other.resolve())}, timeout=60)
+        assert r.status_code == 200 and r.json()["removed"] == 1
+        roots = {d["root"] for d in httpx.get(f"{base}/v1/documents").json()["documents"] if d["source"] == "notes.md"}
+    assert roots and str(other.resolve()) not in roots

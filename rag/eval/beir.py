@@ -126,7 +126,8 @@ def summarise(results: list[QueryResult]) -> dict[str, Any]:
             "recall@100": round(sum(r.recall for r in results) / n, 4),
             "mrr@10": round(sum(r.mrr for r in results) / n, 4), "queries": len(results),
             "ms_per_query": round(1000 * sum(r.seconds for r in results) / n, 1),
-            "ms_p50": _percentile([r.seconds for r in results], 50), "ms_p95": _percentile([r.seconds for r in results], 95)}
+            "ms_p50": _percentile([r.seconds for r in results], 50),
+            "ms_p95": _percentile([r.seconds for r in results], 95)}
 
 
 def _percentile(seconds: list[float], q: int) -> float | None:

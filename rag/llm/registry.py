@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rag.core.errors import ConfigError
 from rag.llm.protocol import BackendFactory, ChatBackend, LLMSettings
 
@@ -19,3 +21,21 @@ def make_backend(settings: LLMSettings) -> ChatBackend:
         valid = ", ".join([*registry, "none"])
         raise ConfigError(f"unknown LLM backend {settings.backend!r} — choose one of: {valid}")
     return registry[settings.backend](settings)
+
+
+def preload(settings: LLMSettings) -> Callable[[], None]:
+    """Start loading the embedded model in a thread, so that it loads while retrieval runs; the function
+    returned waits for it. A failure is left for `make_backend` to raise again in the caller's thread."""
+    if settings.backend != "embedded":
+        return lambda: None
+    import threading
+
+    def load() -> None:
+        try:
+            make_backend(settings)
+        except Exception:  # noqa: BLE001 - raised again, with its message, by the caller's make_backend
+            pass
+
+    thread = threading.Thread(target=load, name="rag-model-load", daemon=True)
+    thread.start()
+    return thread.join

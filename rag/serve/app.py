@@ -24,7 +24,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (400, "bad input: the message says which field and how to fix it"),
         (401, "no or wrong API key (when the server has one)"),
         (404, "no such route, model or document"),
-        (409, "the name is ambiguous, or the index is busy"),
+        (409, "several documents have that name: pass ?root=FOLDER"),
         (413, "the body is over the limit"),
         (415, "a file type that cannot be ingested"),
         (422, "the file could not be read"),
@@ -53,7 +53,25 @@ def create_app(service: Service, key: str | None = None) -> "FastAPI":
         from rag.serve.auth import BearerAuth
 
         app.add_middleware(BearerAuth, key=key)   # added last, so it runs first
+        _document_the_key(app)
     return app
+
+
+def _document_the_key(app: "FastAPI") -> None:
+    """/openapi.json says that every operation but GET /health needs `Authorization: Bearer KEY`."""
+    make = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = app.openapi_schema
+        if schema is None:
+            schema = make()
+            schema.setdefault("components", {}).setdefault("securitySchemes", {})["apiKey"] = {
+                "type": "http", "scheme": "bearer", "description": "$RAG_API_KEY or --api-key-file on the server"}
+            schema["security"] = [{"apiKey": []}]
+            schema["paths"]["/health"]["get"]["security"] = []
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _routes(app: "FastAPI", service: Service) -> None:
@@ -105,7 +123,7 @@ def _routes(app: "FastAPI", service: Service) -> None:
     @app.get("/v1/documents", response_model=schemas.DocumentsResponse, tags=["rag"])
     def documents() -> dict[str, Any]:
         """The indexed documents — `rag ls --json`."""
-        return {"documents": [document_json(d) for d in service.documents()]}
+        return {"index": service.where, "documents": [document_json(d) for d in service.documents()]}
 
     @app.post("/v1/documents", response_model=schemas.UploadResponse, status_code=201, tags=["rag"])
     def upload(file: Annotated[UploadFile, File(description="one file of a type `rag ingest` reads")]) -> Any:

@@ -52,9 +52,12 @@ def status_of(exc: RagError) -> int:
     return 400
 
 
-def validation_message(errors: Sequence[Any]) -> tuple[str, str | None]:
+def validation_message(errors: Sequence[Any], content_type: str = "") -> tuple[str, str | None]:
     """One message for pydantic's list of errors, and the first field it names."""
     parts, first = [], None
+    if any(tuple(e.get("loc", ())) == ("body",) and e.get("type") != "missing" for e in errors):
+        return (f"the body must be one JSON object, sent with Content-Type: application/json (this one came as "
+                f"{content_type or 'no Content-Type'}) — see /openapi.json for its fields"), None
     for err in list(errors)[:5]:
         if err.get("type") == "json_invalid":
             at, ctx = err.get("loc", ("", "?"))[-1], (err.get("ctx") or {}).get("error", "")
@@ -92,7 +95,7 @@ def install(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        message, param = validation_message(exc.errors())
+        message, param = validation_message(exc.errors(), request.headers.get("content-type", ""))
         return error_response(400, message, param)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:

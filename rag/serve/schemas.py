@@ -158,6 +158,7 @@ class DocumentOut(Open):
 class DocumentsResponse(Open):
     """`rag ls --json`."""
 
+    index: str
     documents: list[DocumentOut]
 
 

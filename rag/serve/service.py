@@ -43,7 +43,8 @@ class Service:
     writable: Index | RagError   # the writable Index, or why the index cannot be written (a read-only folder)
     llm: LLMSettings
     k: int
-    name: str
+    name: str                    # the index's folder name: the one model of GET /v1/models
+    where: str                   # the index as `rag ls --json` names it (a URL without its password)
     llm_lock: threading.Lock = field(default_factory=threading.Lock)
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -121,7 +122,7 @@ class Service:
 def open_service(index_dir: str, opener: Callable[..., Index], llm: LLMSettings | None = None) -> Service:
     """The service over `index_dir`; `opener(create=…, read_only=…)` opens it as the CLI does (settings,
     warnings). A missing index is made first (empty: uploads fill it)."""
-    from rag.store.postgres.url import is_url
+    from rag.store.postgres.url import is_url, shown
     from rag.store.schema import DB_NAME
 
     if not is_url(index_dir) and not (Path(index_dir).expanduser() / DB_NAME).is_file():
@@ -132,4 +133,5 @@ def open_service(index_dir: str, opener: Callable[..., Index], llm: LLMSettings 
     except RagError as exc:
         writable = exc
     name = Path(index_dir).expanduser().resolve().name if not is_url(index_dir) else index_dir.rsplit("/", 1)[-1]
-    return Service(reader, writable, llm or reader.settings.llm, reader.settings.top_k, name.split("?")[0] or "rag")
+    return Service(reader, writable, llm or reader.settings.llm, reader.settings.top_k, name.split("?")[0] or "rag",
+                   shown(index_dir))

@@ -48,7 +48,7 @@ def empty(kind: str, dim: int, params: dict[str, int]) -> Any:
     index = faiss.IndexIVFScalarQuantizer(quantizer, dim, params["nlist"], faiss.ScalarQuantizer.QT_8bit,
                                           faiss.METRIC_INNER_PRODUCT)
     index.own_fields = True
-    quantizer.this.disown()
+    quantizer.this.disown()  # type: ignore[attr-defined]
     return index
 
 
@@ -73,8 +73,8 @@ def search_params(kind: str, params: dict[str, int], removed: Any) -> tuple[Any,
         selector = faiss.IDSelectorNot(batch)
         keep = (removed, batch, selector)
     if kind == "flat":
-        return (faiss.SearchParameters(sel=selector) if selector is not None else None), keep
-    out = faiss.SearchParametersIVF(nprobe=params["nprobe"])
+        return (faiss.SearchParameters(sel=selector) if selector is not None else None), keep  # type: ignore[call-arg]
+    out = faiss.SearchParametersIVF(nprobe=params["nprobe"])  # type: ignore[call-arg]
     if selector is not None:
         out.sel = selector
     return out, keep

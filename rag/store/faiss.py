@@ -6,11 +6,11 @@ delta (the chunks added and the ids removed since B), described by `vectors.N.js
 base's `seq` (chunk row ids are never used twice: rows.next_chunk_id) and its removed ones the base ids no
 longer in rag.sqlite, so adding a file to a million chunks reads and writes only that file's vectors and
 8 MB of ids. When the delta outgrows `COMPACT_SHARE` of the base, or the size calls for another kind,
-the base is built again. Searches skip removed ids with a FAISS selector and search the delta exactly.
-
-Nothing is trusted that its sidecar does not vouch for: a file that is missing or fails its checksum, or a
-state whose row count differs from SQLite's, is rebuilt from SQLite (reading the vectors in batches, so
-no process holds all of them as float32 at once) and saved when no writer holds the lock.
+the base is built again.
+Searches skip removed ids with a FAISS selector and search the delta exactly. Nothing is trusted that
+its sidecar does not vouch for: a file that is missing or fails its checksum, or a state whose row count
+differs from SQLite's, is rebuilt from SQLite (reading the vectors in batches, so no process holds all of
+them as float32 at once) and saved when no writer holds the lock.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ class VectorSource(Protocol):
     def chunk_count(self) -> int: ...
     def chunk_ids(self) -> np.ndarray: ...
     def chunk_seq(self) -> int | None: ...
+    def roots(self) -> list[str]: ...
     def vectors_after(self, after: int, limit: int) -> tuple[np.ndarray, np.ndarray]: ...
     def vectors_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
@@ -124,9 +125,9 @@ class VectorIndex:
 
     @classmethod
     def update(cls, store: Store, roots: list[str] | None = None) -> VectorIndex:
-        """After a writer's commits (under the write lock): save the state of the store's commit, writing
-        only a delta when the newest saved base allows it, else a new base."""
+        """After a commit (under the write lock): save its state, as a delta when the base allows, else a base."""
         src = cast(VectorSource, store)
+        roots = roots if roots is not None else src.roots()
         newest = _newest_state(src.folder, src.commit_number())
         state = cls.derive(src, newest) if newest is not None else None
         if state is None:
@@ -238,7 +239,7 @@ class VectorIndex:
         except (IndexLockedError, OSError):
             return False
         try:
-            self.save(store.folder, roots=sorted({d.root for d in store.documents(check=False)}))
+            self.save(store.folder, roots=cast(VectorSource, store).roots())
             return True
         except RagError:
             return False
@@ -274,8 +275,7 @@ class VectorIndex:
 
 
 def describe_state(meta: dict[str, Any] | None) -> dict[str, Any]:
-    """What `rag ls --stats` shows of a saved state (its sidecar, not checked): the kind, its parameters,
-    the base and delta sizes; {"kind": "none"} when there is none."""
+    """What `rag ls --stats` shows of a saved state (its sidecar, unchecked): kind, parameters, sizes."""
     if not meta:
         return {"kind": "none"}
     delta = meta.get("delta") or {}

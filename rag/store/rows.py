@@ -116,12 +116,16 @@ def delete_documents(db: sqlite3.Connection, ids: list[int]) -> None:
 
 
 # --- reads ----------------------------------------------------------------------------------------
-def read_documents(db: sqlite3.Connection, fmt: int, root: str | None) -> list[DocRecord]:
-    """Every document (of one root), each marked `damaged` when it fails its checksum."""
+def read_documents(db: sqlite3.Connection, fmt: int, root: str | None, source: str | None = None) -> list[DocRecord]:
+    """Every document (of one root; or the one at root and source), each marked `damaged` when it fails its
+    checksum."""
     sql = (f"SELECT {doc_columns(fmt)}, (SELECT COUNT(*) FROM chunks c WHERE c.doc = documents.id) "
            "FROM documents")
-    rows = (db.execute(sql + " WHERE root = ? ORDER BY source", (root,)) if root is not None
-            else db.execute(sql + " ORDER BY root, source")).fetchall()
+    if root is not None and source is not None:
+        rows = db.execute(sql + " WHERE root = ? AND source = ?", (root, source)).fetchall()
+    else:
+        rows = (db.execute(sql + " WHERE root = ? ORDER BY source", (root,)) if root is not None
+                else db.execute(sql + " ORDER BY root, source")).fetchall()
     return [_record(r) for r in rows]
 
 

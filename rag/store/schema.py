@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS chunks(
     locator TEXT NOT NULL, embed_hash TEXT NOT NULL, vector BLOB NOT NULL, checksum TEXT);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc);
 CREATE INDEX IF NOT EXISTS chunks_embed_hash ON chunks(embed_hash);
+CREATE INDEX IF NOT EXISTS documents_doc_id ON documents(doc_id);
 """
 FTS_SCHEMA = """CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, tokenize = 'porter unicode61 remove_diacritics 2');"""

@@ -59,7 +59,7 @@ def _contents(folder: Path, state: VectorIndex) -> tuple[np.ndarray | None, np.n
     keep = np.setdiff1d(base_ids, state.removed if state.removed is not None else [], assume_unique=True)
     try:
         if state.kind != "flat":
-            state.index.set_direct_map_type(faiss.DirectMap.Hashtable)
+            state.index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
         vectors = [state.index.reconstruct_batch(keep) if len(keep) else np.zeros((0, state.index.d), np.float32)]
     except RuntimeError:
         return None, None

@@ -40,6 +40,7 @@ def register(conn: psycopg.Connection[Any]) -> None:
     from psycopg.types import TypeInfo
 
     found = TypeInfo.fetch(conn, "vector")
+    conn.rollback()   # the pool wants its new connections idle, not inside the look-up's transaction
     if found is None:
         return   # no extension: opening the store says so
     info = found

@@ -1,12 +1,13 @@
 """BM25 over PostgreSQL full text, scored as SQLite's FTS5 `bm25()` scores it, so that fusion sees the same
 kind of number on both stores.
 
-Each chunk keeps `tsv` (its title weighted 'A', its text 'D', english stemming) and `tokens` (its length in
-words). PostgreSQL's own ts_rank has no inverse document frequency: with the OR queries retrieval sends,
-a common word would count as much as a rare one. So the score is FTS5's BM25 (k1 = 1.2, b = 0.75): per
-query term idf · f·(k1+1) / (f + k1·(1 − b + b·tokens/avg)), where f counts the term's title positions
-`title_weight` times; idf = ln((N − n + 0.5)/(n + 0.5)) (at least 1e-6) over the whole table. The GIN index
-on `tsv` finds the candidates; the tsvector's positions and weights give f.
+Each chunk keeps `tsv` (its title weighted 'A', its text 'D', both as `fold` makes them: FTS5's words,
+Porter-stemmed) and `tokens` (its length in words). PostgreSQL's own ts_rank has no inverse document
+frequency: with the OR queries retrieval sends, a common word would count as much as a rare one. So the
+score is FTS5's BM25 (k1 = 1.2, b = 0.75): per query term idf · f·(k1+1) / (f + k1·(1 − b + b·tokens/avg)),
+where f counts the term's title positions `title_weight` times; idf = ln((N − n + 0.5)/(n + 0.5)) (at
+least 1e-6) over the whole table. The GIN index on `tsv` finds the candidates; the tsvector's positions and
+weights give f.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from rag.store.postgres.schema import TEXT_CONFIG
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 K1, B = 1.2, 0.75
 _TERM = re.compile(r'"((?:[^"]|"")*)"')
+_WORD = re.compile(r"[^\W_]+")
 
 _SCORE = f"""
 WITH q(lex, idf) AS (SELECT * FROM unnest(%(lex)s::text[], %(idf)s::float8[]))
@@ -42,14 +45,30 @@ def terms(match: str) -> list[str]:
 
 
 def fold(text: str) -> str:
-    """Text without diacritics (café → cafe), as FTS5's `remove_diacritics 2` reads it."""
+    """Text as FTS5's `porter unicode61 remove_diacritics 2` tokenizer makes it: its words lower-cased, without
+    diacritics (café → cafe) and Porter-stemmed, joined by spaces, for the `simple` configuration to index as
+    they are. (PostgreSQL's english configuration stems with Snowball and keeps "0.5" or "covid-19" whole
+    beside their parts: on SciFact that cost 0.005 nDCG@10 of BM25 alone against FTS5.)"""
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(_stem(w) for w in _WORD.findall(plain.lower()))
+
+
+@lru_cache(maxsize=500_000)
+def _stem(word: str) -> str:
+    return _porter().stem(word) if word.isascii() else word   # FTS5's porter stems ASCII words only
+
+
+@lru_cache(maxsize=1)
+def _porter() -> Any:
+    from nltk.stem.porter import PorterStemmer
+
+    return PorterStemmer(mode=PorterStemmer.ORIGINAL_ALGORITHM)   # the algorithm FTS5's porter implements
 
 
 def tokens(text: str) -> int:
     """A text's length in words, as FTS5's unicode61 tokenizer counts them."""
-    return len(re.findall(r"[^\W_]+", text))
+    return len(_WORD.findall(text))
 
 
 class Scorer:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import psycopg
 
 SCHEMA_VERSION = 1
-TEXT_CONFIG = "english"       # the text search configuration of the tsvector column and of queries
+TEXT_CONFIG = "simple"   # tsvector configuration: words come stemmed already (lexical.fold: Porter, as FTS5)
 MIGRATION_LOCK = 7_306_000_001  # pg_advisory_xact_lock key while migrating
 MIN_PGVECTOR = (0, 7)
 
