@@ -64,13 +64,10 @@ def app_password(host: str, password_file: str | Path | None, environ: dict[str,
     env = os.environ if environ is None else environ
     password = env.get(PASSWORD_ENV) or None
     if password_file is not None:
-        path = Path(password_file).expanduser()
-        try:
-            password = path.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read the app's password ({exc}) — pass a readable text file") from exc
-        if not password:
-            raise ConfigError(f"{path}: the password file is empty — write the password into it")
+        from rag.core.secret import read_secret
+
+        password = read_secret(password_file, "the app's password",
+                               "the password file is empty — write the password into it")
     if password is None and not is_loopback(host):
         raise ConfigError(f"--host {host} serves every document, the uploads and the library to the network, "
                           f"so it needs a password: pass --password-file FILE or set ${PASSWORD_ENV} "

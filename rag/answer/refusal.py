@@ -12,21 +12,17 @@ from __future__ import annotations
 from rag.answer.answertype import SPECIFIC, candidates, expected_type
 from rag.answer.evidence import question_terms, term_coverage
 from rag.answer.units import units
+from rag.answer.verify import norm_value, stated_values
 from rag.core.types import Hit
 
 MIN_TERMS = 0.34
-
-
-def _norm(value: str) -> str:
-    return "".join(ch for ch in value.lower() if ch.isalnum() or ch == ".").rstrip(".")
 
 
 def value_held(question: str, answer: str, cited: list[Hit]) -> bool:
     kind = expected_type(question)
     if kind not in SPECIFIC or not cited:
         return True  # nothing typed to check (definitions, yes/no, descriptions)
-    asked = {_norm(s.text) for s in candidates(question, kind)}
-    values = {_norm(s.text) for s in candidates(answer, kind)} - asked - {""}
+    values = stated_values(answer, kind, question)
     if not values:
         return False
     terms = question_terms(question)
@@ -34,8 +30,8 @@ def value_held(question: str, answer: str, cited: list[Hit]) -> bool:
         text = hit.chunk.text
         found = units(text, hit.chunk.locator)
         for n, unit in enumerate(found):
-            here = {_norm(s.text) for s in candidates(text[unit.start:unit.end], kind)}
-            if not values & here and not any(v in _norm(text[unit.start:unit.end]) for v in values):
+            here = {norm_value(s.text) for s in candidates(text[unit.start:unit.end], kind)}
+            if not values & here and not any(v in norm_value(text[unit.start:unit.end]) for v in values):
                 continue
             a, b = found[max(0, n - 1)].start, found[min(len(found) - 1, n + 1)].end
             if not terms or term_coverage(terms, f"{text[a:b]} {hit.title}") >= MIN_TERMS:

@@ -25,14 +25,15 @@ from rag.answer.answertype import SPECIFIC, candidates, expected_type, number_va
 from rag.core.types import Answer, Citation
 
 
-def _norm(value: str) -> str:
+def norm_value(value: str) -> str:
+    """A value as compared: lower case, letters, digits and the decimal point ("19,400" -> "19400")."""
     return "".join(ch for ch in value.lower() if ch.isalnum() or ch == ".").rstrip(".")
 
 
 def stated_values(text: str, kind: str, question: str) -> set[str]:
     """The values of `kind` that `text` states, normalised, less those the question itself states."""
-    asked = {_norm(s.text) for s in candidates(question, kind)}
-    return {_norm(s.text) for s in candidates(text, kind)} - asked - {""}
+    asked = {norm_value(s.text) for s in candidates(question, kind)}
+    return {norm_value(s.text) for s in candidates(text, kind)} - asked - {""}
 
 
 def agrees(question: str, model_text: str, quoted: list[str]) -> bool:
@@ -46,7 +47,7 @@ def agrees(question: str, model_text: str, quoted: list[str]) -> bool:
     theirs = {v for q in quoted for v in stated_values(q, kind, question)}
     if mine & theirs:
         return True
-    flat = _norm(" ".join(quoted))
+    flat = norm_value(" ".join(quoted))
     if any(len(v) >= 2 and v in flat for v in mine):
         return True
     numbers = {n for v in mine for n in number_values(v)}

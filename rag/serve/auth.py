@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.core.errors import ConfigError
+from rag.core.secret import read_secret
 from rag.serve.errors import Receive, Scope, Send, error_response
 
 KEY_ENV = "RAG_API_KEY"
@@ -24,13 +25,7 @@ def api_key(loopback: bool, key_file: str | Path | None, host: str,
     env = os.environ if environ is None else environ
     key = env.get(KEY_ENV, "").strip() or None
     if key_file is not None:
-        path = Path(key_file).expanduser()
-        try:
-            key = path.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read the API key ({exc}) — pass a readable text file") from exc
-        if not key:
-            raise ConfigError(f"{path}: the API key file is empty — write the key into it")
+        key = read_secret(key_file, "the API key", "the API key file is empty — write the key into it")
     if key is None and not loopback:
         raise ConfigError(f"--host {host} serves every document and accepts uploads from the network, so it needs "
                           f"an API key: pass --api-key-file FILE or set ${KEY_ENV} (or keep the default --host "
