@@ -1,7 +1,8 @@
-"""The bundled all-MiniLM-L6-v2 six ways: float32 in numpy (rag/embed/minilm_numpy.py), torch-native
+"""The bundled all-MiniLM-L6-v2 seven ways: float32 in numpy (rag/embed/minilm_numpy.py), torch-native
 (rag/embed/minilm_torch.py) and sentence-transformers + torch; bfloat16 products in torch
 (rag/embed/bf16_torch.py: the bulk path of the default all-MiniLM-L6-v2-bf16); int8 products
-(all-MiniLM-L6-v2-int8) in numpy (rag/embed/int8.py, emulated) and in onednn's int8 kernels (int8_torch.py).
+(all-MiniLM-L6-v2-int8) in numpy (rag/embed/int8.py, emulated) and in onednn's int8 kernels (int8_torch.py);
+three products int8 and one bfloat16 (int8bf16_torch.py: the bulk path of all-MiniLM-L6-v2-int8bf16).
 
     .venv/bin/python bench/embedders.py [--texts 200] [--threads N] [--rounds 2] [--only KIND ...]
                                         [--out bench/out/embedders.json]
@@ -41,11 +42,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = Path("/work/shared/data/real_docs/pdfs")
 QUERY = "What margin is used in the triplet loss?"
 WORDS_PER_TEXT = 150
-KINDS = ("numpy", "torch_native", "sentence_transformers", "bf16_torch", "int8_numpy", "int8_torch")
+KINDS = ("numpy", "torch_native", "sentence_transformers", "bf16_torch", "int8_numpy", "int8_torch",
+         "int8bf16_torch")
 HEADERS = {"numpy": "numpy", "torch_native": "torch", "sentence_transformers": "ST+torch",
-           "bf16_torch": "bf16 torch", "int8_numpy": "int8 np", "int8_torch": "int8 torch"}
+           "bf16_torch": "bf16 torch", "int8_numpy": "int8 np", "int8_torch": "int8 torch",
+           "int8bf16_torch": "int8+bf16"}
 NAMES = {"bf16_torch": "all-MiniLM-L6-v2-bf16", "int8_numpy": "all-MiniLM-L6-v2-int8",
-         "int8_torch": "all-MiniLM-L6-v2-int8"}
+         "int8_torch": "all-MiniLM-L6-v2-int8", "int8bf16_torch": "all-MiniLM-L6-v2-int8bf16"}
 
 MAKE = {
     "numpy": "from rag.embed.minilm_numpy import NumpyBertEmbedder as E",
@@ -54,6 +57,7 @@ MAKE = {
     "bf16_torch": "from rag.embed.bf16_torch import TorchBf16BertEmbedder as E",
     "int8_numpy": "from rag.embed.int8 import NumpyInt8BertEmbedder as E",
     "int8_torch": "from rag.embed.int8_torch import TorchInt8BertEmbedder as E",
+    "int8bf16_torch": "from rag.embed.int8bf16_torch import TorchInt8Bf16BertEmbedder as E",
 }
 COLD = """
 {make}
@@ -131,6 +135,10 @@ def load(kind: str) -> Any:
         from rag.embed.int8_torch import TorchInt8BertEmbedder
 
         return TorchInt8BertEmbedder(folder, NAMES[kind])
+    if kind == "int8bf16_torch":
+        from rag.embed.int8bf16_torch import TorchInt8Bf16BertEmbedder
+
+        return TorchInt8Bf16BertEmbedder(folder, NAMES[kind])
     from rag.embed.registry import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(folder, "all-MiniLM-L6-v2")
@@ -257,7 +265,7 @@ def main() -> None:
         print(f"{HEADERS[kind]:>10} vs {vectors[kind]} on the {len(texts)} texts: min cosine "
               f"{a['min_cosine']:.8f}, mean {a['mean_cosine']:.8f}, max |diff| {a['max_abs_diff']:.2e}")
     base = [k for k in ("torch_native", "sentence_transformers", "numpy") if k in results]
-    for fast in (k for k in ("bf16_torch", "int8_torch") if k in results):
+    for fast in (k for k in ("bf16_torch", "int8_torch", "int8bf16_torch") if k in results):
         print(f"{HEADERS[fast]} throughput: " + ", ".join(
             f"{results[fast]['chunks_per_s'] / results[k]['chunks_per_s']:.2f}x {HEADERS[k]}" for k in base))
     if even is not None:

@@ -1,6 +1,6 @@
 """Scale: build indexes of 10k, 100k and 1M chunks and time what a user does with them.
 
-    .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--json] [--work /tmp/rag-scale]
+    .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--json] [--work DIR] [--keep | --reuse]
 
 Per size: build time (rows + vector index), disk size, `rag ingest` of one small new file and `rag rm` of
 it (each a fresh process, timed from its start), `Index.search` p50/p95 warm (k=10, the shipped fusion),
@@ -19,9 +19,17 @@ How the corpus is made (embedding a million chunks here would take hours):
 - Rows are written through the store's own row writer (rag/store/rows.py write_document: sealed rows,
   FTS5 rows) in transactions of many documents, 10 chunks a document, as ingest would leave them.
 Recall: the queries are real SciFact test claims embedded by the same model; "exact" is brute-force
-inner product over every vector of the index (computed here, outside the search process). recall_at_10
-is the share of the exact top 10 that the dense side hands fusion (FAISS's top 60, re-scored with the
-float32 vectors from rag.sqlite as fusion does); raw_recall_at_10 is FAISS's own top 10.
+inner product over every vector of the index (read back from rag.sqlite in batches, outside the search
+process). recall_at_10 is the share of the exact top 10 that the dense side hands fusion (FAISS's top
+60, re-scored with the float32 vectors from rag.sqlite as fusion does); raw_recall_at_10 is FAISS's own
+top 10.
+lexical_recall_at_10 is the share of the whole BM25 top 10 (FTS5 scoring every matching row) that the
+BM25 half as shipped finds (above 20,000 matching rows, or 5% of the chunks, it ranks the candidates of
+the rarest terms:
+rag/store/focused_bm25.py). The synthetic texts reuse the words of 800 abstracts, so at 1M every word
+occurs in thousands of chunks: a harder case for that than a real corpus's long tail of rare words.
+peak_rss_mb is the search process's VmHWM.
+`--keep` keeps each index (and its build figures) in --work; `--reuse` measures a kept one again.
 """
 
 from __future__ import annotations
@@ -123,8 +131,8 @@ def synthetic(s: dict[str, Any], start: int, count: int, rng: Any) -> tuple[list
     return titles, texts, vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def write_corpus(folder: Path, size: int, s: dict[str, Any]) -> Any:
-    """An index of `size` chunks in `folder`, written through the store's row writer; every vector."""
+def write_corpus(folder: Path, size: int, s: dict[str, Any]) -> None:
+    """An index of `size` chunks in `folder`, written through the store's row writer."""
     import numpy as np
 
     from rag.core.types import Chunk, Document, Section, content_hash
@@ -133,12 +141,10 @@ def write_corpus(folder: Path, size: int, s: dict[str, Any]) -> Any:
 
     index = Index.open(folder, embedder=s["embedder"])
     store, root, rng = index.store, str(folder.parent / f"corpus-{size}"), np.random.default_rng(size)
-    everything = np.zeros((size, s["vectors"].shape[1]), np.float32)
     per_txn = 2000
     for first in range(0, size, per_txn * CHUNKS_PER_DOC):
         count = min(per_txn * CHUNKS_PER_DOC, size - first)
         titles, texts, vectors = synthetic(s, first, count, rng)
-        everything[first:first + count] = vectors
         with store.transaction():
             for d in range(0, count, CHUNKS_PER_DOC):
                 n = first + d
@@ -152,7 +158,6 @@ def write_corpus(folder: Path, size: int, s: dict[str, Any]) -> Any:
             store.bump_commit()
     store.checkpoint()
     index.close()
-    return everything
 
 
 def rag(*args: str) -> tuple[float, str]:
@@ -167,8 +172,6 @@ def rag(*args: str) -> tuple[float, str]:
 
 def probe(folder: Path, queries: list[str], qvectors_file: Path) -> dict[str, Any]:
     """Runs in a fresh process: warm Index.search timings, the BM25 half alone, the dense candidates."""
-    import resource
-
     import numpy as np
 
     from rag.index import Index
@@ -176,29 +179,29 @@ def probe(folder: Path, queries: list[str], qvectors_file: Path) -> dict[str, An
 
     index = Index.open(folder, create=False)
     index.search(queries[0], k=10)   # loads the model and the vector index
-    timings, lexical, raw, refined = [], [], [], []
+    timings, lexical, raw, refined, focused = [], [], [], [], []
     for q in queries:
         started = time.perf_counter()
         index.search(q, k=10)
         timings.append(time.perf_counter() - started)
         started = time.perf_counter()
-        index.store.lexical(fts_query(q), DEPTH)
+        focused.append([r for r, _ in index.store.lexical(fts_query(q), DEPTH)][:10])
         lexical.append(time.perf_counter() - started)
     qvectors = np.load(qvectors_file)
     table = dict(zip(queries, qvectors, strict=False))
+    model = index.embedder
 
     class Known:   # the same searches with the query vector known: Index.search less the model's time
-        name, dim, max_tokens = index.embedder.name, index.embedder.dim, index.embedder.max_tokens
+        name, dim, max_tokens = model.name, model.dim, model.max_tokens
 
         def embed(self, texts: list[str]) -> Any:
             return np.stack([table[t] for t in texts])
 
-    known = Index.open(folder, embedder=Known(), create=False)   # type: ignore[arg-type]
-    known.search(queries[0], k=10)
+    index._embedder = Known()   # type: ignore[assignment]  # same process, same vector index (one mapping)
     retrieval = []
     for q in queries[:len(qvectors)]:
         started = time.perf_counter()
-        known.search(q, k=10)
+        index.search(q, k=10)
         retrieval.append(time.perf_counter() - started)
     vectors = index.vectors()
     for qv in qvectors:
@@ -206,29 +209,88 @@ def probe(folder: Path, queries: list[str], qvectors_file: Path) -> dict[str, An
         raw.append([i for i, _ in found[:10]])
         ids, stored = index.store.vectors_of(np.array(sorted(i for i, _ in found), dtype=np.int64))
         refined.append([int(ids[j]) for j in np.argsort(-(stored @ qv))[:10]])
+    peak = _peak_rss_mb()
     return {"timings": timings, "lexical": lexical, "raw": raw, "refined": refined, "kind": vectors.kind,
-            "retrieval": retrieval,
-            "rebuilt": vectors.rebuilt,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "retrieval": retrieval, "rebuilt": vectors.rebuilt, "peak_rss_mb": peak,
+            "lexical_recall_at_10": _lexical_recall(index.store.db, queries, focused)}
 
 
-def measure(work: Path, size: int, s: dict[str, Any]) -> dict[str, Any]:
-    import numpy as np
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM). Not getrusage's ru_maxrss: Linux carries that across exec, so a
+    child started by this script would report the peak of the parent that holds the corpus."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
 
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _lexical_recall(db: Any, queries: list[str], focused: list[list[int]]) -> float:
+    """The share of every query's whole BM25 top 10 (no term left out) that the focused one found."""
+    from rag.retrieve.lexical import fts_query
+
+    sql = ("SELECT rowid, -bm25(chunks_fts, 2.0, 1.0) AS s FROM chunks_fts WHERE chunks_fts MATCH ? "
+           "ORDER BY s DESC LIMIT 10")
+    whole = [[int(r) for r, _ in db.execute(sql, (fts_query(q),))] if fts_query(q) else [] for q in queries]
+    hits = sum(len(set(w) & set(f)) for w, f in zip(whole, focused, strict=True))
+    return round(hits / max(1, sum(map(len, whole))), 3)
+
+
+def build(work: Path, size: int, s: dict[str, Any]) -> dict[str, Any]:
+    """Write the index of `size` chunks and its vector index; the build figures (also kept beside it)."""
     from rag.store.faiss import VectorIndex
     from rag.store.sqlite import SQLiteStore
 
     folder = work / f"index-{size}"
     shutil.rmtree(folder, ignore_errors=True)
     started = time.perf_counter()
-    everything = write_corpus(folder, size, s)
+    write_corpus(folder, size, s)
     rows_s = time.perf_counter() - started
     store = SQLiteStore.open(folder, s["embedder"].name, s["embedder"].name, s["vectors"].shape[1], create=False,
                              write=True)
     VectorIndex.build(store).save(folder, [str(work / f"corpus-{size}")])
     store.close()
-    build_s = time.perf_counter() - started
-    disk = sum(f.stat().st_size for f in folder.iterdir()) / 1e6
+    figures = {"build_s": round(time.perf_counter() - started, 1), "rows_s": round(rows_s, 1),
+               "disk_mb": round(sum(f.stat().st_size for f in folder.iterdir()) / 1e6)}
+    (work / f"index-{size}.build.json").write_text(json.dumps(figures))
+    return figures
+
+
+def exact_top10(folder: Path, qvectors: Any) -> Any:
+    """Brute-force inner-product top 10 row ids of each query over every vector in rag.sqlite (in batches)."""
+    import numpy as np
+
+    from rag.store.schema import DB_NAME, connect
+
+    db = connect(folder / DB_NAME, write=False)
+    best_ids = np.zeros((len(qvectors), 0), np.int64)
+    best = np.zeros((len(qvectors), 0), np.float32)
+    last = 0
+    while rows := db.execute("SELECT id, vector FROM chunks WHERE id > ? ORDER BY id LIMIT 50000", (last,)).fetchall():
+        ids = np.array([r[0] for r in rows], np.int64)
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), -1)
+        scores = np.concatenate([best, qvectors @ vectors.T], axis=1)
+        every = np.concatenate([np.broadcast_to(best_ids, best.shape), np.broadcast_to(ids, (len(qvectors), len(ids)))],
+                               axis=1)
+        top = np.argpartition(-scores, 10, axis=1)[:, :10]
+        best, best_ids = np.take_along_axis(scores, top, 1), np.take_along_axis(every, top, 1)
+        last = int(ids[-1])
+    db.close()
+    return best_ids
+
+
+def measure(work: Path, size: int, s: dict[str, Any], reuse: bool = False) -> dict[str, Any]:
+    import numpy as np
+
+    folder = work / f"index-{size}"
+    kept = work / f"index-{size}.build.json"
+    reused = reuse and (folder / "rag.sqlite").is_file()
+    if reused:
+        figures = json.loads(kept.read_text()) if kept.is_file() else {"build_s": None, "rows_s": None}
+        figures["disk_mb"] = round(sum(f.stat().st_size for f in folder.iterdir()) / 1e6)
+    else:
+        figures = build(work, size, s)
     extra = work / f"extra-{size}"
     shutil.rmtree(extra, ignore_errors=True)
     extra.mkdir()
@@ -243,14 +305,12 @@ def measure(work: Path, size: int, s: dict[str, Any]) -> dict[str, Any]:
     out = subprocess.run([sys.executable, __file__, "--probe", str(folder), "--qfile", str(qfile)],
                          capture_output=True, text=True, check=True, input=json.dumps(queries))
     got = json.loads(out.stdout.strip().splitlines()[-1])
-    scores = s["qvectors"] @ everything.T
-    top = np.argpartition(-scores, 10, axis=1)[:, :10]
-    exact = top + 1   # row ids are 1-based, in the order the rows were written
+    exact = exact_top10(folder, s["qvectors"])
     ms = np.array(got["timings"]) * 1000
-    return {"size": size, "build_s": round(build_s, 1), "rows_s": round(rows_s, 1), "disk_mb": round(disk),
-            "add_one_s": round(add_s, 2), "remove_one_s": round(remove_s, 2),
+    return {"size": size, **figures, "reused": reused, "add_one_s": round(add_s, 2), "remove_one_s": round(remove_s, 2),
             "query_p50_ms": _ms(ms, 50), "query_p95_ms": _ms(ms, 95),
             "lexical_p50_ms": _ms(np.array(got["lexical"]) * 1000, 50),
+            "lexical_recall_at_10": got["lexical_recall_at_10"],
             "search_known_vector_p50_ms": _ms(np.array(got.get("retrieval", [0.0])) * 1000, 50),
             "recall_at_10": _recall(got["refined"], exact), "raw_recall_at_10": _recall(got["raw"], exact),
             "cold_search_s": round(cold_s, 2), "peak_rss_mb": round(got["peak_rss_mb"]), "kind": got["kind"],
@@ -274,6 +334,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="one JSON line per size")
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "rag-scale")
     parser.add_argument("--keep", action="store_true", help="keep the indexes (else each is deleted after)")
+    parser.add_argument("--reuse", action="store_true", help="measure an index a --keep run left in --work "
+                        "instead of building it again (its build figures are those that run kept)")
     parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--qfile", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -283,13 +345,13 @@ def main() -> None:
     if not (DATA / "corpus.jsonl").exists():
         sys.exit(f"{DATA}: SciFact is absent — it sits beside the checkout (../shared/data/scifact)")
     s = seed(args.work)
+    shown = KEYS + ("raw_recall_at_10", "lexical_recall_at_10", "search_known_vector_p50_ms", "cold_search_s", "kind")
     if not args.json:
-        print(" | ".join(KEYS + ("raw_recall_at_10", "cold_search_s", "kind")))
+        print(" | ".join(shown))
     for size in (int(x) for x in args.sizes.split(",")):
-        row = measure(args.work, size, s)
-        print(json.dumps(row) if args.json else " | ".join(str(row[k]) for k in KEYS + (
-            "raw_recall_at_10", "cold_search_s", "kind")), flush=True)
-        if not args.keep:
+        row = measure(args.work, size, s, args.reuse)
+        print(json.dumps(row) if args.json else " | ".join(str(row[k]) for k in shown), flush=True)
+        if not (args.keep or args.reuse):
             shutil.rmtree(args.work / f"index-{size}", ignore_errors=True)
 
 

@@ -13,6 +13,7 @@ store. A Ray worker that dies (killed, out of memory) costs only its task: Ray r
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -103,8 +104,14 @@ def load_task(job: LoadJob, limits: LoaderLimits, policy: ChunkPolicy, spec: str
 
 
 def embed_task(spec: str, texts: list[str]) -> np.ndarray:
-    """On a Ray worker: one batch of texts embedded."""
-    return _embedder(spec).embed(texts)
+    """On a Ray worker: one batch of texts embedded, by the embedder's bulk path. A batch of a few small files
+    is below the size at which the bundled model switches from numpy to torch by itself, and a worker that
+    embeds once embeds again: it stayed on numpy, about 4x slower than the plain ingest (bench/scale_out.py)."""
+    embedder = _embedder(spec)
+    warm = getattr(embedder, "warm", None)
+    if warm is not None:
+        warm(sys.maxsize)   # loads the bulk path once (BundledMiniLM.warm); a no-op after
+    return embedder.embed(texts)
 
 
 def _embedder(spec: str) -> Embedder:

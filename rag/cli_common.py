@@ -31,10 +31,11 @@ def open_index(index_dir: str, embedder: str | None = None, overrides: dict[str,
     """The index at `index_dir`; read-only commands pass create=False, so that they never make one."""
     from rag.config import load_settings
     from rag.index import Index
-    from rag.store.postgres.url import is_url, shown
+    from rag.store.postgres.url import is_url, shown, state_folder
 
     click.get_current_context().meta["rag.index"] = shown(index_dir)   # for error messages (rag/messages.py)
-    folder = None if is_url(index_dir) else Path(index_dir)   # a URL is never a path (nor has a rag.toml)
+    # a URL is never a path: its rag.toml (the app's settings page writes it) is in this machine's folder for it
+    folder = state_folder(index_dir.strip()) if is_url(index_dir) else Path(index_dir)
     settings = load_settings(folder, {k: v for k, v in (overrides or {}).items() if v is not None})
     for note in settings.ignored:
         click.echo(click.style("warning: ", fg="yellow") + note, err=True)

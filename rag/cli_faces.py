@@ -42,17 +42,20 @@ def watch(folder: str, index_dir: str, quiet: float, include_dms: bool, embedder
               help="A file holding the password the app asks for first (also $RAG_APP_PASSWORD).")
 def app(index_dir: str, port: int, host: str, password_file: str | None) -> None:
     """Open the chat app (Streamlit) on INDEX: upload files, chat with citations, see the sources."""
-    from rag.core.errors import RagError
     from rag.launch import app_environment, app_password, streamlit_command, url
-    from rag.store.postgres.url import is_url, shown
+    from rag.store.postgres.url import is_url, local_folder, shown
 
-    if is_url(index_dir):   # never made into a folder; the app's upload and viewer pages read a folder
-        raise RagError(f"{shown(index_dir)}: the app opens index folders only so far — use rag ask, search or "
-                       "serve on a database index")
     password = app_password(host, password_file)
-    Path(index_dir).expanduser().mkdir(parents=True, exist_ok=True)
+    if is_url(index_dir):   # never a path; reached once here, so that a wrong URL or password fails at once
+        from rag.store.postgres.schema import read_meta
+
+        read_meta(index_dir)
+        where = f"{shown(index_dir)}; conversations and uploads in {local_folder(index_dir)}"
+    else:
+        Path(index_dir).expanduser().mkdir(parents=True, exist_ok=True)
+        where = str(Path(index_dir).resolve())
     command = streamlit_command(port, host)
-    click.echo(f"rag app: {url(port, host)}  (index {Path(index_dir).resolve()}; Ctrl+C stops it)")
+    click.echo(f"rag app: {url(port, host)}  (index {where}; Ctrl+C stops it)")
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(command[0], command, app_environment(index_dir, password))   # signals now go to Streamlit itself
@@ -78,13 +81,14 @@ serve = serve_command(_open, index_option, _is_loopback)   # `rag serve`: rag/se
 @click.option("-k", "k", default=None, type=click.IntRange(1, 50), help="Passages to retrieve (default 5).")
 def chat(index_dir: str, conversation: int | None, backend: str | None, base_url: str | None,
          model: str | None, k: int | None) -> None:
-    """Chat in the terminal; conversations are shared with the app. /help lists the commands."""
+    """Chat in the terminal; conversations are shared with the app (on a database index: the app on this
+    machine; they are kept in this machine's folder for the database). /help lists the commands."""
     from rag.chat.conversations import ConversationStore
     from rag.chat.session import HELP, ChatSession, run_chat
 
     idx = _open(index_dir, overrides={"backend": backend, "base_url": base_url, "model": model, "top_k": k})
     tty = sys.stdin.isatty()
-    with ConversationStore.open(idx.folder) as store:
+    with ConversationStore.open(idx.folder) as store:   # a database's local folder (url.py local_folder)
         session = ChatSession(idx, store, idx.settings.llm, idx.settings.top_k, conversation,
                               stream=sys.stdout.isatty())
 
@@ -119,7 +123,8 @@ def mcp(index_dir: str, **llm: Any) -> None:
 @click.option("-k", "k", default=None, type=click.IntRange(1, 50), help="QA: passages for hit@k (default 5).")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               help="Per-query results (JSON Lines; the summary goes beside it as .json). "
-                   "Default: <index>/eval/<dataset>-<split>.jsonl")
+                   "Default: <index>/eval/<dataset>-<split>.jsonl (a database index: under this machine's "
+                   "folder for it, as rag chat's conversations)")
 @click.option("--json", "as_json", is_flag=True, help="Print only the summary as one JSON object.")
 def evaluate(dataset: str, index_dir: str, split: str, backend: str | None, k: int | None, out: str | None,
              as_json: bool) -> None:

@@ -23,7 +23,7 @@ from rag.llm.protocol import LLMSettings
 from rag.retrieve.fusion import RetrievalSettings, retrieve
 from rag.store.faiss import VectorIndex
 from rag.store.lock import WriteLock
-from rag.store.postgres.url import is_url
+from rag.store.postgres.url import is_url, state_folder
 from rag.store.protocol import Store
 from rag.store.records import DocRecord
 from rag.store.schema import DB_NAME, parse_meta
@@ -96,7 +96,7 @@ class Index:
         from rag.store.postgres.schema import read_meta
         from rag.store.postgres.store import PostgresStore
 
-        settings = settings or load_settings(None, {})
+        settings = settings or load_settings(state_folder(url), {})   # its rag.toml: this machine's folder for it
         meta = read_meta(url)
         instance, spec, name, dim = embedder_for(embedder, settings.embedder, meta, int(meta.get("dim", 0) or 0))
         store = PostgresStore.open(url, name, spec, dim, create=create,

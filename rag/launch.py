@@ -1,4 +1,5 @@
-"""How `rag app` starts Streamlit: local only, no usage statistics, the index passed in $RAG_INDEX.
+"""How `rag app` starts Streamlit: local only, no usage statistics, the index (folder or database URL)
+passed in $RAG_INDEX.
 
 The command replaces the `rag` process (exec), so SIGTERM and SIGINT reach Streamlit itself.
 Served beyond this machine (`--host 0.0.0.0`), the app shows every document and accepts uploads, so it
@@ -76,8 +77,12 @@ def app_password(host: str, password_file: str | Path | None, environ: dict[str,
 
 
 def app_environment(index_dir: str | Path, password: str | None = None) -> dict[str, str]:
+    """The Streamlit process's environment: the index in $RAG_INDEX (a folder made absolute, a database URL
+    as given: the app needs its password to connect, and never shows it)."""
+    from rag.store.postgres.url import is_url
+
     env = dict(os.environ)
-    env["RAG_INDEX"] = str(Path(index_dir).expanduser().resolve())
+    env["RAG_INDEX"] = str(index_dir).strip() if is_url(index_dir) else str(Path(index_dir).expanduser().resolve())
     if password:
         env[PASSWORD_ENV] = password
     env.setdefault("HF_HUB_OFFLINE", "1")

@@ -13,7 +13,14 @@ import pytest
 from rag.core.errors import ConfigError, IndexFormatError
 from rag.embed.choice import embedder_name
 from rag.embed.int8 import quantize_linear, token_rows
-from rag.embed.registry import BF16_EMBEDDER, DEFAULT_EMBEDDER, FP32_EMBEDDER, INT8_EMBEDDER, make_embedder
+from rag.embed.registry import (
+    BF16_EMBEDDER,
+    DEFAULT_EMBEDDER,
+    FP32_EMBEDDER,
+    INT8_EMBEDDER,
+    INT8BF16_EMBEDDER,
+    make_embedder,
+)
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_docs"
 
@@ -28,11 +35,11 @@ def passages() -> list[str]:
 
 def test_the_names_are_known_without_loading_a_model() -> None:
     assert DEFAULT_EMBEDDER == BF16_EMBEDDER
-    assert {embedder_name(n) for n in (BF16_EMBEDDER, FP32_EMBEDDER, INT8_EMBEDDER)} == \
-        {BF16_EMBEDDER, FP32_EMBEDDER, INT8_EMBEDDER}
+    names = (BF16_EMBEDDER, FP32_EMBEDDER, INT8_EMBEDDER, INT8BF16_EMBEDDER)
+    assert {embedder_name(n) for n in names} == set(names)
     with pytest.raises(ConfigError) as err:
         make_embedder("all-MiniLM-L6-v2-fp8")
-    assert all(n in str(err.value) for n in (BF16_EMBEDDER, FP32_EMBEDDER, INT8_EMBEDDER))
+    assert all(n in str(err.value) for n in names)
 
 
 def test_int8_products_are_close_and_each_row_is_quantised_on_its_own() -> None:
@@ -106,6 +113,21 @@ def test_bf16_and_int8_vectors_stay_close_to_float32(fp32_vectors: np.ndarray) -
     assert _cosines(int8_numpy, int8_torch).min() > 0.995
     # a text's int8 vector does not depend on what else is in the call
     assert np.allclose(small.embed(texts[:1])[0], int8_numpy[0], atol=1e-6)
+
+
+@pytest.mark.slow
+def test_int8bf16_vectors_stay_close_to_float32_and_to_themselves_alone(fp32_vectors: np.ndarray) -> None:
+    from rag.embed.int8bf16_torch import TorchInt8Bf16BertEmbedder, int8bf16_supported
+
+    if not int8bf16_supported():
+        pytest.skip("no onednn int8 kernel or no native bfloat16 on this CPU")
+    embedder = TorchInt8Bf16BertEmbedder(_folder(), INT8BF16_EMBEDDER)
+    texts = passages()
+    vectors = embedder.embed(texts)
+    cos = _cosines(vectors, fp32_vectors)
+    assert cos.min() > 0.998 and cos.mean() > 0.9993
+    # activations are quantised per row: a text alone gets (nearly) its vector in the batch
+    assert _cosines(embedder.embed(texts[:1]), vectors[:1]).min() > 0.99999
 
 
 @pytest.mark.slow

@@ -171,13 +171,11 @@ def test_rag_toml_index_reaches_the_cli(pg_url: str, tmp_path: Path, monkeypatch
     assert json.loads(out)["index"] == redact(pg_url) and not (tmp_path / "rag-index").exists()
 
 
-def test_check_and_the_app_on_a_database(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_on_a_database(pg_url: str) -> None:
+    """(The app, chat and eval on a database index: tests/test_postgres_faces.py.)"""
     cli("ingest", str(SAMPLES / "notes.md"), "--index", pg_url, "--embedder", EMBEDDER)
     code, out, _ = cli("check", "--index", pg_url, "--json")
     report = json.loads(out)
     assert code == 0 and report["ok"] and report["documents"] == 1 and report["index"] == redact(pg_url)
     code, _, err = cli("check", "--index", pg_url, "--repair")
     assert code == 1 and "no derived files to rebuild" in err
-    monkeypatch.chdir(tmp_path)
-    code, _, err = cli("app", "--index", pg_url)
-    assert code == 1 and "the app opens index folders only so far" in err and list(tmp_path.iterdir()) == []

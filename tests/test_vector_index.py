@@ -150,7 +150,7 @@ def test_batched_bm25_gives_each_rows_own_score(docs: Path, tmp_path: Path) -> N
     every = [int(r) for r in idx.store.chunk_ids()]
     expected = {r: float(s[0]) for r in every if (s := db.execute(one, (match, r)).fetchone())}
     assert len(expected) >= 5
-    assert fulltext.bm25_for(db, match, every + [10**6], 2.0) == expected
+    assert fulltext.bm25_for(db, match, every + [10**6], 2.0, idx.store.vocabularies) == expected
 
 
 def _unit_rows(n: int, dim: int, seed: int) -> np.ndarray:

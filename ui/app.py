@@ -1,6 +1,7 @@
 """The app `rag app --index DIR` serves: chat with your documents, see the sources, manage the library.
 
-Streamlit runs this file as a script on every interaction; the index folder comes in $RAG_INDEX.
+Streamlit runs this file as a script on every interaction; the index (a folder or a postgresql://
+URL) comes in $RAG_INDEX.
 Start it with `rag app`, which binds 127.0.0.1 and turns usage statistics off.
 """
 
@@ -38,7 +39,7 @@ def main() -> None:
     from ui.settings import render_settings
 
     st.sidebar.title(":material/library_books: rag")
-    st.sidebar.caption(md_text(f"Index: {ctx.folder}"))
+    st.sidebar.caption(md_text(f"Index: {ctx.shown or ctx.folder}"))
     for note in ctx.settings.ignored:
         st.sidebar.warning(md_text(note), icon=":material/warning:")
     page = st.sidebar.radio("Page", PAGES, key="page", horizontal=True, label_visibility="collapsed")

@@ -31,9 +31,9 @@ def free_port() -> int:
 
 
 class RunningApp:
-    """`rag app --index DIR --port N` in a subprocess, until the `with` block ends."""
+    """`rag app --index DIR|URL --port N` in a subprocess, until the `with` block ends."""
 
-    def __init__(self, index_dir: Path, port: int | None = None, log: Path | None = None,
+    def __init__(self, index_dir: Path | str, port: int | None = None, log: Path | None = None,
                  args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
         self.index_dir = index_dir
         self.port = port or free_port()

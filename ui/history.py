@@ -28,7 +28,8 @@ def render_history(ctx: AppContext) -> None:
         session.open_conversation(None)
         current = None
     if not conversations:
-        bar.caption("No conversations yet: your questions and answers are kept here, in the index folder.")
+        where = "in the index folder" if ctx.index.local else "on this machine, not in the database"
+        bar.caption(f"No conversations yet: your questions and answers are kept here, {where}.")
     for conv in conversations:
         bar.button(md_text(conv.title), key=f"conv-{conv.id}", type="primary" if conv.id == current else "secondary",
                    on_click=session.open_conversation, args=(conv.id,), width="stretch",

@@ -92,8 +92,10 @@ def render_documents(ctx: AppContext) -> None:
 
 def known_roots(ctx: AppContext, docs: list[DocRecord]) -> list[str]:
     """The folders the app may re-ingest: those already in the index, and its own uploads folder. Any
-    other path is refused, so the app (perhaps served to a network) cannot be made to read the machine."""
-    return sorted({d.root for d in docs} | {str((ctx.folder / UPLOADS_DIR).resolve())})
+    other path is refused, so the app (perhaps served to a network) cannot be made to read the machine. On a
+    database index, only those on this machine: the others were ingested by other machines."""
+    roots = {d.root for d in docs if ctx.index.local or Path(d.root).is_dir()}
+    return sorted(roots | {str((ctx.folder / UPLOADS_DIR).resolve())})
 
 
 def render_reingest(ctx: AppContext, docs: list[DocRecord]) -> None:

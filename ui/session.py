@@ -1,5 +1,9 @@
 """What the app keeps between reruns: the open index and conversation store (shared by every browser
-tab, one writer at a time), and per browser session the settings and the open conversation."""
+tab, one writer at a time), and per browser session the settings and the open conversation.
+
+The index is a folder or a postgresql:// URL ($RAG_INDEX). Conversations, uploads and the app's settings
+go in the index's local folder: the folder itself, or this machine's folder for a database
+(rag/store/postgres/url.py `local_folder`; why there: rag/chat/conversations.py)."""
 
 from __future__ import annotations
 
@@ -14,30 +18,34 @@ from rag.chat.conversations import ConversationStore
 from rag.config import Settings, load_settings
 from rag.core.errors import ConfigError
 from rag.index import Index
+from rag.store.postgres.url import is_url, local_folder, shown
 
 INDEX_ENV = "RAG_INDEX"
 
 
 @dataclass(frozen=True)
 class AppContext:
-    folder: Path
+    folder: Path                  # the index's local folder (conversations, uploads, rag.toml)
     index: Index
     store: ConversationStore
     lock: threading.Lock          # held while the index is written or asked (one request at a time)
     settings: Settings
+    shown: str = ""               # the index as the user may see it: a folder, or a URL without its password
 
 
-def index_folder() -> Path:
-    """The index folder: `rag app --index DIR` passes it in $RAG_INDEX."""
+def index_location() -> str:
+    """The index: `rag app --index DIR|URL` passes it in $RAG_INDEX."""
     value = os.environ.get(INDEX_ENV, "").strip()
     if not value:
-        raise ConfigError(f"no index folder given — start the app with `rag app --index DIR` (or set ${INDEX_ENV})")
-    return Path(value).expanduser().resolve()
+        raise ConfigError(f"no index given — start the app with `rag app --index DIR` (or postgresql://…, or set "
+                          f"${INDEX_ENV})")
+    return value
 
 
 @st.cache_resource(show_spinner=False)
-def _open_index(folder: str, embedder: str | None) -> Index:
-    return Index.open(folder, embedder=embedder)
+def _open_index(location: str, embedder: str | None, folder: str) -> Index:
+    settings = load_settings(Path(folder), {})   # a database's rag.toml is in its local folder
+    return Index.open(location, embedder=embedder, settings=settings)
 
 
 @st.cache_resource(show_spinner=False)
@@ -59,10 +67,12 @@ def current_settings(folder: Path) -> Settings:
 
 def context() -> AppContext:
     """Open (or reuse) everything the pages need; a RagError here means the app cannot work on this index."""
-    folder = index_folder()
+    location = index_location()
+    folder = local_folder(location)
     settings = current_settings(folder)
-    index = _open_index(str(folder), settings.embedder)
-    return AppContext(folder, index, _open_store(str(folder)), _lock(str(folder)), settings)
+    index = _open_index(location if is_url(location) else str(folder), settings.embedder, str(folder))
+    return AppContext(folder, index, _open_store(str(folder)), _lock(str(folder)), settings,
+                      shown(location) if is_url(location) else str(folder))
 
 
 def conversation() -> int | None:

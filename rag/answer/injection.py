@@ -15,11 +15,13 @@ real-world test documents and of sample_docs/: no passage flagged).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from rag.answer.prefilter import Groups, folded, may_match, needs
 from rag.core.types import Chunk, Hit
 
 if TYPE_CHECKING:
@@ -116,22 +118,46 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\
                                     "\u2067\u2068\u2069\ufeff"))
 
 
+_HIDDEN = re.compile("[" + "".join(map(chr, _INVISIBLE)) + "]")
+_BLANKS = re.compile(r"[ \t\u00a0]+")
+_BLANKS_TO_FOLD = re.compile(r"[\t\u00a0]|  ")   # where _BLANKS would change something
+
+
 def normalise(text: str) -> str:
     """The text as a reader sees it: compatibility forms folded (full-width, ligatures), invisible
     characters dropped (a zero-width space inside "ig​nore" hides nothing), quotes and spaces unified."""
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
-    text = text.translate(_INVISIBLE)
+    if _HIDDEN.search(text):   # str.translate walks the text in Python-level steps: only when it has work
+        text = text.translate(_INVISIBLE)
     text = text.replace("’", "'").replace("‘", "'")
-    return re.sub(r"[ \t\u00a0]+", " ", text)
+    return _BLANKS.sub(" ", text) if _BLANKS_TO_FOLD.search(text) else text
 
 
-def suspicion(text: str) -> str:
-    """Why `text` looks like instructions to the assistant ('' when it does not): the reason and the words."""
+DERIVE_AFTER = 64   # texts a Screen checks with every pattern before it asks for the prefilter (~30 ms, once)
+
+
+@functools.cache
+def _derived() -> tuple[tuple[str, re.Pattern[str], Groups], ...]:
+    """Each pattern with the words it cannot match without (rag/answer/prefilter.py): a function of the
+    constant PATTERNS, worked out once per process when first asked for."""
+    return tuple((reason, pattern, needs(pattern)) for reason, pattern in PATTERNS)
+
+
+_UNFILTERED = tuple((reason, pattern, ()) for reason, pattern in PATTERNS)
+
+
+def suspicion(text: str, prefilter: bool = True) -> str:
+    """Why `text` looks like instructions to the assistant ('' when it does not): the reason and the words.
+    With `prefilter` a pattern runs only on a text holding the words it needs (the same verdict: most texts
+    hold none); without, every pattern runs (cheaper for a few texts than deriving the prefilter)."""
     plain = normalise(text)
     lowered = plain.lower()
     same = len(lowered) == len(plain)       # then the match's offsets point into `plain` too
-    for reason, pattern in PATTERNS:
+    spaced = folded(lowered) if prefilter else ""
+    for reason, pattern, groups in _derived() if prefilter else _UNFILTERED:
+        if groups and not may_match(groups, spaced):
+            continue
         match = pattern.search(lowered)
         if match:
             words = " ".join((plain[match.start():match.end()] if same else match.group(0)).split())
@@ -148,6 +174,7 @@ class Screen:
         self.store = store
         self.commit = -1
         self.verdicts: dict[str, str] = {}   # chunk id, or doc id + section -> reason ('' = clean)
+        self.screened = 0   # texts checked: the first DERIVE_AFTER without the prefilter (one `rag search`)
 
     def mark(self, hits: list[Hit]) -> list[Hit]:
         """The hits with `suspect` set to the reason ('' for a clean passage)."""
@@ -166,9 +193,14 @@ class Screen:
 
     def verdict(self, chunk: Chunk) -> str:
         if chunk.chunk_id not in self.verdicts:
-            self.verdicts[chunk.chunk_id] = suspicion(chunk.text)
+            self.verdicts[chunk.chunk_id] = self._suspicion(chunk.text)
         section = f"{chunk.doc_id}\x1f{chunk.section}"
         if not self.verdicts[chunk.chunk_id] and section not in self.verdicts:
-            reason = suspicion(self.store.section_text(chunk.doc_id, chunk.section))
+            text = self.store.section_text(chunk.doc_id, chunk.section)
+            reason = self._suspicion(text) if text != chunk.text else ""   # one chunk: its verdict stands
             self.verdicts[section] = f"{reason} (elsewhere in this section)" if reason else ""
         return self.verdicts[chunk.chunk_id] or self.verdicts.get(section, "")
+
+    def _suspicion(self, text: str) -> str:
+        self.screened += 1
+        return suspicion(text, prefilter=self.screened > DERIVE_AFTER)

@@ -5,6 +5,16 @@ Each turn keeps the question as asked, the stand-alone question retrieval used, 
 citations (with the document id and section, so the source viewer can find the passage again) and
 the exact prompt.
 
+On a database index (postgresql://…) the store lives in this machine's folder for that database
+(rag/store/postgres/url.py `local_folder`: $RAG_STATE_DIR, else $XDG_STATE_HOME/rag, else
+~/.local/state/rag, one subfolder per database named for its host, port and name plus a hash of the URL
+without its password), not in the database. The documents are the team's; a conversation is one person's:
+kept in the database, everyone who can read the index — any `rag chat` on any laptop, every app server —
+would see everyone's questions, and the app has no user accounts to keep them apart. Kept here, they stay
+with the user or the app server that had them, as a browser keeps its history, and a database user needs
+no right to create tables beyond the index's own. Several app servers for one team share documents, not
+chat histories; point $RAG_STATE_DIR at one folder when one machine runs several of them.
+
     with ConversationStore.open(index_folder) as store:
         conv = store.create()
         store.add_turn(conv.id, turn_from_answer(question, searched, answer))

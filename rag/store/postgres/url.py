@@ -42,6 +42,15 @@ def state_folder(url: str, environ: dict[str, str] | None = None) -> Path:
     return Path(base) / "postgres" / f"{name.strip('_')}-{digest}"
 
 
+def local_folder(location: str | Path) -> Path:
+    """This machine's folder for an index: the folder itself, or a database's state_folder. What is kept per
+    machine lives there: conversations (rag/chat/conversations.py), the app's uploads and remembered
+    conversations, its settings (rag.toml) and eval results. A URL never becomes a path of its own."""
+    if is_url(location):
+        return state_folder(str(location).strip())
+    return Path(location).expanduser().resolve()
+
+
 def shown(location: str) -> str:
     """An --index value fit to print: a URL without its password, a folder as given."""
     return redact(location) if is_url(location) else location
