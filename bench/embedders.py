@@ -2,7 +2,11 @@
 (rag/embed/minilm_torch.py) and sentence-transformers + torch; bfloat16 products in torch
 (rag/embed/bf16_torch.py: the bulk path of the default all-MiniLM-L6-v2-bf16); int8 products
 (all-MiniLM-L6-v2-int8) in numpy (rag/embed/int8.py, emulated) and in onednn's int8 kernels (int8_torch.py);
-three products int8 and one bfloat16 (int8bf16_torch.py: the bulk path of all-MiniLM-L6-v2-int8bf16).
+three products int8 and one bfloat16 (int8bf16_torch.py: the bulk path of all-MiniLM-L6-v2-int8bf16); and
+"default", the shipped all-MiniLM-L6-v2-bf16 as `rag ingest` loads it (the registry picks its bulk path for
+this CPU: bfloat16 where the CPU runs it natively, else float32 torch; the output names the one it took).
+The bf16 and int8+bf16 kinds are skipped, with the reason printed, on CPUs without native bfloat16: torch
+would emulate the products there, far slower than float32, and the shipped embedders do not use them.
 
     .venv/bin/python bench/embedders.py [--texts 200] [--threads N] [--rounds 2] [--only KIND ...]
                                         [--out bench/out/embedders.json]
@@ -43,12 +47,18 @@ DOCS = Path("/work/shared/data/real_docs/pdfs")
 QUERY = "What margin is used in the triplet loss?"
 WORDS_PER_TEXT = 150
 KINDS = ("numpy", "torch_native", "sentence_transformers", "bf16_torch", "int8_numpy", "int8_torch",
-         "int8bf16_torch")
+         "int8bf16_torch", "default")
 HEADERS = {"numpy": "numpy", "torch_native": "torch", "sentence_transformers": "ST+torch",
            "bf16_torch": "bf16 torch", "int8_numpy": "int8 np", "int8_torch": "int8 torch",
-           "int8bf16_torch": "int8+bf16"}
+           "int8bf16_torch": "int8+bf16", "default": "default"}
 NAMES = {"bf16_torch": "all-MiniLM-L6-v2-bf16", "int8_numpy": "all-MiniLM-L6-v2-int8",
-         "int8_torch": "all-MiniLM-L6-v2-int8", "int8bf16_torch": "all-MiniLM-L6-v2-int8bf16"}
+         "int8_torch": "all-MiniLM-L6-v2-int8", "int8bf16_torch": "all-MiniLM-L6-v2-int8bf16",
+         "default": "all-MiniLM-L6-v2-bf16"}
+# Kinds whose products need a CPU feature: without it torch emulates them, many times slower than float32
+# (int8+bf16 took over 15 minutes on an AVX2-only EPYC), and the shipped embedder uses float32 instead.
+NEEDS = {"bf16_torch": ("rag.embed.bf16_torch", "bf16_supported", "native bfloat16 (AVX512-BF16 or AMX)"),
+         "int8bf16_torch": ("rag.embed.int8bf16_torch", "int8bf16_supported",
+                            "native bfloat16 (AVX512-BF16 or AMX) and onednn's int8 kernel")}
 
 MAKE = {
     "numpy": "from rag.embed.minilm_numpy import NumpyBertEmbedder as E",
@@ -58,6 +68,7 @@ MAKE = {
     "int8_numpy": "from rag.embed.int8 import NumpyInt8BertEmbedder as E",
     "int8_torch": "from rag.embed.int8_torch import TorchInt8BertEmbedder as E",
     "int8bf16_torch": "from rag.embed.int8bf16_torch import TorchInt8Bf16BertEmbedder as E",
+    "default": "from rag.embed.registry import make_embedder\nE = lambda folder, name: make_embedder(name)",
 }
 COLD = """
 {make}
@@ -139,6 +150,12 @@ def load(kind: str) -> Any:
         from rag.embed.int8bf16_torch import TorchInt8Bf16BertEmbedder
 
         return TorchInt8Bf16BertEmbedder(folder, NAMES[kind])
+    if kind == "default":   # what `rag ingest` embeds with: the registry's choice of bulk path for this CPU
+        from rag.embed.registry import DEFAULT_EMBEDDER, make_embedder
+
+        embedder = make_embedder(DEFAULT_EMBEDDER)
+        embedder.warm(embedder.bulk_tokens)
+        return embedder
     from rag.embed.registry import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(folder, "all-MiniLM-L6-v2")
@@ -169,7 +186,8 @@ def child(kind: str, texts_path: Path, vectors_path: Path) -> None:
     embed_s = time.perf_counter() - t
     np.save(vectors_path, vectors)
     tokens = sum(len(embedder.token_spans(text)) for text in texts)
-    print(json.dumps({"load_s": load_s, "first_query_s": first_query_s,
+    bulk = type(getattr(embedder, "_torch", None) or embedder).__name__
+    print(json.dumps({"bulk": bulk, "load_s": load_s, "first_query_s": first_query_s,
                       "query_ms": 1000 * statistics.median(latencies), "chunks_per_s": len(texts) / embed_s,
                       "mean_tokens": tokens / len(texts)}))
 
@@ -190,6 +208,18 @@ def agreement(a_path: Path, b_path: Path) -> dict[str, float]:
     cos = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
     return {"min_cosine": float(cos.min()), "mean_cosine": float(cos.mean()),
             "max_abs_diff": float(np.abs(a - b).max())}
+
+
+def unsupported(kinds: list[str]) -> dict[str, str]:
+    """kind -> why it is skipped, for the kinds this CPU cannot run natively (asked in a child: imports torch)."""
+    asks = {k: NEEDS[k] for k in kinds if k in NEEDS}
+    if not asks:
+        return {}
+    code = "; ".join(f"from {module} import {fn}; print({fn}())" for module, fn, _ in asks.values())
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    answers = out.stdout.split()
+    return {k: f"this CPU lacks {need}" for (k, (_, _, need)), ok in zip(asks.items(), answers, strict=True)
+            if ok != "True"}
 
 
 def measure_all(kinds: list[str], texts: list[str], args: argparse.Namespace) -> dict[str, Any]:
@@ -252,6 +282,8 @@ def main() -> None:
     source = f"{DOCS} (150-word windows)" if len(texts) == args.texts else "synthetic text"
     texts = texts if len(texts) == args.texts else synthetic_texts(args.texts)
     kinds = [k for k in KINDS if k in (args.only or KINDS)]
+    skipped = unsupported(kinds)
+    kinds = [k for k in kinds if k not in skipped]
     load_before = os.getloadavg()
     results = measure_all(kinds, texts, args)
     agree, vectors = results.pop("agreement"), results.pop("vectors")
@@ -261,18 +293,24 @@ def main() -> None:
           f"threads: {args.threads or 'library default'}; cores: {os.cpu_count()}; rounds: {args.rounds}; "
           f"load average before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f}")
     print(table(results, kinds))
+    for kind, why in skipped.items():
+        print(f"{HEADERS[kind]} skipped: {why} (torch would emulate it, slower than float32; the registry "
+              f"uses float32 torch for {NAMES[kind]} on this CPU)")
+    if "default" in results:
+        print(f"default = {NAMES['default']} as shipped (registry's bulk path here: {results['default']['bulk']})")
     for kind, a in agree.items():
         print(f"{HEADERS[kind]:>10} vs {vectors[kind]} on the {len(texts)} texts: min cosine "
               f"{a['min_cosine']:.8f}, mean {a['mean_cosine']:.8f}, max |diff| {a['max_abs_diff']:.2e}")
     base = [k for k in ("torch_native", "sentence_transformers", "numpy") if k in results]
-    for fast in (k for k in ("bf16_torch", "int8_torch", "int8bf16_torch") if k in results):
+    for fast in (k for k in ("bf16_torch", "int8_torch", "int8bf16_torch", "default") if k in results):
         print(f"{HEADERS[fast]} throughput: " + ", ".join(
             f"{results[fast]['chunks_per_s'] / results[k]['chunks_per_s']:.2f}x {HEADERS[k]}" for k in base))
     if even is not None:
         print(f"break-even call size, numpy -> torch-native: {even:.0f} texts")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"texts": len(texts), "source": source, "threads": args.threads,
-                                    "results": results, "agreement": agree, "break_even_texts": even},
+                                    "results": results, "agreement": agree, "break_even_texts": even,
+                                    "skipped": skipped},
                                    indent=2) + "\n", encoding="utf-8")
 
 

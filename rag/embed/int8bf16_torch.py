@@ -24,10 +24,10 @@ import torch.nn.functional as F
 
 from rag.embed.bf16_torch import bf16_supported
 from rag.embed.int8 import CALIBRATION, quantize_linear
-from rag.embed.minilm_torch import Linear, TorchBertEmbedder, fp32_linear
+from rag.embed.minilm_torch import Linear, TorchBertEmbedder, _attention, fp32_linear
 
 if TYPE_CHECKING:
-    from rag.embed.bert import BertConfig, Weights
+    from rag.embed.bert import Weights
 
 INT8 = ("qkv", "out", "ff1")   # products run in int8; ff2 stays bfloat16
 LEVELS = 127.0                 # activations: round(x / amax * 127) + 128, as uint8 (1..255)
@@ -57,18 +57,6 @@ class _Int8Product:
                                                  1.0, 0, dtype, "none", [], "")
         return out.mul_((amax / LEVELS).to(dtype)).add_(self.bias[dtype])
 
-
-def _attention(qkv: torch.Tensor, runs: list[tuple[int, int]], cfg: BertConfig) -> torch.Tensor:
-    """minilm_torch's attention, each group's result written once, straight into its rows."""
-    out = torch.empty((qkv.shape[0], cfg.hidden), dtype=qkv.dtype)
-    start = 0
-    for n, m in runs:
-        rows = slice(start, start + n * m)
-        q, k, v = qkv[rows].view(m, n, 3, cfg.heads, cfg.head_dim).permute(2, 0, 3, 1, 4)
-        ctx = F.scaled_dot_product_attention(q, k, v, scale=1.0)  # the query is pre-scaled
-        out[rows].view(m, n, cfg.heads, cfg.head_dim).copy_(ctx.transpose(1, 2))
-        start += n * m
-    return out
 
 
 class TorchInt8Bf16BertEmbedder(TorchBertEmbedder):

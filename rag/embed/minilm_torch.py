@@ -82,7 +82,7 @@ def _attention(qkv: torch.Tensor, runs: list[tuple[int, int]], cfg: BertConfig) 
         rows = slice(start, start + n * m)
         q, k, v = qkv[rows].view(m, n, 3, cfg.heads, cfg.head_dim).permute(2, 0, 3, 1, 4)
         ctx = F.scaled_dot_product_attention(q, k, v, scale=1.0)  # the query is pre-scaled
-        out[rows] = ctx.transpose(1, 2).reshape(n * m, cfg.hidden)
+        out[rows].view(m, n, cfg.heads, cfg.head_dim).copy_(ctx.transpose(1, 2))   # one copy, into its rows
         start += n * m
     return out
 

@@ -49,7 +49,7 @@ def explain(exc: BaseException, shown: str) -> RagError:
 
 def no_vector(shown: str, database: str) -> IndexFormatError:
     return IndexFormatError(
-        f"{shown}: the database has no `vector` extension — install pgvector (0.7 or newer) on the server and run "
+        f"{shown}: the database has no `vector` extension — install pgvector (0.6 or newer) on the server and run "
         f"`CREATE EXTENSION vector;` in {database} as its owner or a superuser (psql {database} -c 'CREATE "
         "EXTENSION vector')")
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 TEXT_CONFIG = "simple"   # tsvector configuration: words come stemmed already (lexical.fold: Porter, as FTS5)
 MIGRATION_LOCK = 7_306_000_001  # pg_advisory_xact_lock key while migrating
-MIN_PGVECTOR = (0, 7)
+MIN_PGVECTOR = (0, 6)   # HNSW, hnsw.ef_search and cosine ops: all rag uses; tested on 0.6.2 and 0.8
 
 MIGRATIONS: dict[int, str] = {
     1: """
