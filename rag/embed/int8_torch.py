@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
+from rag.core.cpu import cpu_flags
 from rag.embed.int8 import ACT_LEVELS, PRODUCTS, NumpyInt8BertEmbedder, QuantLinear
 from rag.embed.minilm_torch import Linear, TorchBertEmbedder
 
@@ -36,13 +37,8 @@ def _engine() -> None:
 
 
 def int8_exact() -> bool:
-    """True where the CPU has VNNI (or AMX), so onednn's int8 sums do not saturate (read from /proc/cpuinfo)."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
-            flags = next((line.split() for line in cpuinfo if line.startswith("flags")), [])
-    except OSError:
-        return False
-    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & set(flags))
+    """True where the CPU has VNNI (or AMX), so onednn's int8 sums do not saturate."""
+    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & cpu_flags())
 
 
 def _packed(quant: QuantLinear) -> object:
