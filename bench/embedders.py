@@ -1,10 +1,11 @@
-"""The bundled all-MiniLM-L6-v2 seven ways: float32 in numpy (rag/embed/minilm_numpy.py), torch-native
-(rag/embed/minilm_torch.py) and sentence-transformers + torch; bfloat16 products in torch
+"""The bundled all-MiniLM-L6-v2 eight ways: float32 in numpy (rag/embed/minilm_numpy.py), torch-native
+(rag/embed/minilm_torch.py), onnxruntime (rag/embed/minilm_onnx.py: the float32 bulk and query path) and
+sentence-transformers + torch; bfloat16 products in torch
 (rag/embed/bf16_torch.py: the bulk path of the default all-MiniLM-L6-v2-bf16); int8 products
 (all-MiniLM-L6-v2-int8) in numpy (rag/embed/int8.py, emulated) and in onednn's int8 kernels (int8_torch.py);
 three products int8 and one bfloat16 (int8bf16_torch.py: the bulk path of all-MiniLM-L6-v2-int8bf16); and
 "default", the shipped all-MiniLM-L6-v2-bf16 as `rag ingest` loads it (the registry picks its bulk path for
-this CPU: bfloat16 where the CPU runs it natively, else float32 torch; the output names the one it took).
+this CPU: bfloat16 where the CPU runs it natively, else float32 onnxruntime; the output names the one it took).
 The bf16 and int8+bf16 kinds are skipped, with the reason printed, on CPUs without native bfloat16: torch
 would emulate the products there, far slower than float32, and the shipped embedders do not use them.
 
@@ -48,9 +49,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = Path("/work/shared/data/real_docs/pdfs")
 QUERY = "What margin is used in the triplet loss?"
 WORDS_PER_TEXT = 150
-KINDS = ("numpy", "torch_native", "sentence_transformers", "bf16_torch", "int8_numpy", "int8_torch",
+KINDS = ("numpy", "torch_native", "onnx", "sentence_transformers", "bf16_torch", "int8_numpy", "int8_torch",
          "int8bf16_torch", "default")
-HEADERS = {"numpy": "numpy", "torch_native": "torch", "sentence_transformers": "ST+torch",
+HEADERS = {"numpy": "numpy", "torch_native": "torch", "onnx": "onnx f32", "sentence_transformers": "ST+torch",
            "bf16_torch": "bf16 torch", "int8_numpy": "int8 np", "int8_torch": "int8 torch",
            "int8bf16_torch": "int8+bf16", "default": "default"}
 NAMES = {"bf16_torch": "all-MiniLM-L6-v2-bf16", "int8_numpy": "all-MiniLM-L6-v2-int8",
@@ -65,6 +66,7 @@ NEEDS = {"bf16_torch": ("rag.embed.bf16_torch", "bf16_supported", "native bfloat
 MAKE = {
     "numpy": "from rag.embed.minilm_numpy import NumpyBertEmbedder as E",
     "torch_native": "from rag.embed.minilm_torch import TorchBertEmbedder as E",
+    "onnx": "from rag.embed.minilm_onnx import OnnxBertEmbedder as E",
     "sentence_transformers": "from rag.embed.registry import SentenceTransformerEmbedder as E",
     "bf16_torch": "from rag.embed.bf16_torch import TorchBf16BertEmbedder as E",
     "int8_numpy": "from rag.embed.int8 import NumpyInt8BertEmbedder as E",
@@ -136,6 +138,11 @@ def load(kind: str) -> Any:
         from rag.embed.minilm_torch import TorchBertEmbedder
 
         return TorchBertEmbedder(folder, "all-MiniLM-L6-v2")
+    if kind == "onnx":   # as the registry's float32 bulk path: a thread per core (or BENCH_THREADS)
+        from rag.embed.minilm_onnx import OnnxBertEmbedder
+
+        cores = int(os.environ.get("BENCH_THREADS") or len(os.sched_getaffinity(0)))
+        return OnnxBertEmbedder(folder, "all-MiniLM-L6-v2", threads=cores)
     if kind == "bf16_torch":
         from rag.embed.bf16_torch import TorchBf16BertEmbedder
 
@@ -156,7 +163,7 @@ def load(kind: str) -> Any:
         from rag.embed.registry import make_embedder
 
         embedder = make_embedder(DEFAULT_EMBEDDER)
-        embedder.warm(embedder.bulk_tokens)
+        embedder.bulk_path()   # type: ignore[attr-defined]  (BundledMiniLM: loads it)
         return embedder
     from rag.embed.registry import SentenceTransformerEmbedder
 
@@ -170,7 +177,7 @@ def child(kind: str, texts_path: Path, vectors_path: Path) -> None:
     load_s = time.perf_counter() - start
     import numpy as np
 
-    if "numpy" not in kind and os.environ.get("BENCH_THREADS"):
+    if "numpy" not in kind and kind != "onnx" and os.environ.get("BENCH_THREADS"):
         import torch
 
         torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
@@ -188,7 +195,7 @@ def child(kind: str, texts_path: Path, vectors_path: Path) -> None:
     embed_s = time.perf_counter() - t
     np.save(vectors_path, vectors)
     tokens = sum(len(embedder.token_spans(text)) for text in texts)
-    bulk = type(getattr(embedder, "_torch", None) or embedder).__name__
+    bulk = type(getattr(embedder, "_bulk", None) or embedder).__name__
     print(json.dumps({"bulk": bulk, "load_s": load_s, "first_query_s": first_query_s,
                       "query_ms": 1000 * statistics.median(latencies), "chunks_per_s": len(texts) / embed_s,
                       "mean_tokens": tokens / len(texts)}))
@@ -297,14 +304,14 @@ def main() -> None:
     print(table(results, kinds))
     for kind, why in skipped.items():
         print(f"{HEADERS[kind]} skipped: {why} (torch would emulate it, slower than float32; the registry "
-              f"uses float32 torch for {NAMES[kind]} on this CPU)")
+              f"uses its float32 bulk path for {NAMES[kind]} on this CPU)")
     if "default" in results:
         print(f"default = {NAMES['default']} as shipped (registry's bulk path here: {results['default']['bulk']})")
     for kind, a in agree.items():
         print(f"{HEADERS[kind]:>10} vs {vectors[kind]} on the {len(texts)} texts: min cosine "
               f"{a['min_cosine']:.8f}, mean {a['mean_cosine']:.8f}, max |diff| {a['max_abs_diff']:.2e}")
     base = [k for k in ("torch_native", "sentence_transformers", "numpy") if k in results]
-    for fast in (k for k in ("bf16_torch", "int8_torch", "int8bf16_torch", "default") if k in results):
+    for fast in (k for k in ("onnx", "bf16_torch", "int8_torch", "int8bf16_torch", "default") if k in results):
         print(f"{HEADERS[fast]} throughput: " + ", ".join(
             f"{results[fast]['chunks_per_s'] / results[k]['chunks_per_s']:.2f}x {HEADERS[k]}" for k in base))
     if even is not None:

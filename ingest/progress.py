@@ -28,7 +28,7 @@ class Progress:
 
 
 def warm_embedder(get_embedder: Callable[[], Embedder], plan: Plan) -> None:
-    """Tell an embedder with a bulk path (BundledMiniLM: torch) how much is coming (~4 bytes a token), so
+    """Tell an embedder with a bulk path (BundledMiniLM: onnxruntime or torch) how much is coming (~4 bytes a token), so
     that it loads that path in a thread while the first files are read, not after them."""
     warm = getattr(get_embedder(), "warm", None) if plan.to_load else None
     if warm is not None:

@@ -134,11 +134,11 @@ def test_int8bf16_vectors_stay_close_to_float32_and_to_themselves_alone(fp32_vec
 def test_bulk_path_loads_early_on_warm_and_keeps_the_vectors(fp32_vectors: np.ndarray) -> None:
     embedder = make_embedder(DEFAULT_EMBEDDER)
     texts = passages()
-    small = embedder.embed(texts[:2])              # float32 numpy: few tokens
+    small = embedder.embed(texts[:2])              # float32 small path: few tokens
     embedder.warm(10**6)                           # type: ignore[attr-defined]  (an ingest of ~1M tokens)
-    assert embedder._torch is not None             # type: ignore[attr-defined]
+    assert embedder._bulk is not None              # type: ignore[attr-defined]
     assert _cosines(embedder.embed(texts[:2]), small).min() > 0.9995
-    assert _cosines(small, fp32_vectors[:2]).min() > 0.9999999
+    assert _cosines(small, fp32_vectors[:2]).min() > 0.999999   # float32 either way (onnxruntime or numpy)
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
-"""NumpyBertEmbedder and TorchBertEmbedder compute what sentence-transformers computes for the bundled
-all-MiniLM-L6-v2; BundledMiniLM switches from the first to the second on big calls."""
+"""NumpyBertEmbedder, OnnxBertEmbedder and TorchBertEmbedder compute what sentence-transformers computes
+for the bundled all-MiniLM-L6-v2; BundledMiniLM switches from its small path to its bulk path on big calls."""
 
 from __future__ import annotations
 
@@ -59,7 +59,15 @@ def torch_embedder(folder: Path) -> MeanPooledBert:
     return TorchBertEmbedder(folder, NAME)
 
 
-@pytest.fixture(scope="module", params=["numpy", "torch"])
+@pytest.fixture(scope="module")
+def onnx_embedder(folder: Path) -> MeanPooledBert:
+    pytest.importorskip("onnxruntime")
+    from rag.embed.minilm_onnx import OnnxBertEmbedder
+
+    return OnnxBertEmbedder(folder, NAME, threads=2)
+
+
+@pytest.fixture(scope="module", params=["numpy", "onnx", "torch"])
 def ours(request: pytest.FixtureRequest) -> MeanPooledBert:
     """Each forward pass in turn."""
     return request.getfixturevalue(f"{request.param}_embedder")
@@ -103,16 +111,24 @@ def test_torch_path_imports_neither_transformers_nor_sentence_transformers(folde
 
 
 @pytest.mark.slow
-def test_bundled_switches_to_torch_on_big_calls_only(folder: Path, numpy_embedder: NumpyBertEmbedder) -> None:
-    pytest.importorskip("torch")
+def test_bundled_switches_to_its_bulk_path_on_big_calls_only(folder: Path, numpy_embedder: NumpyBertEmbedder) -> None:
+    pytest.importorskip("onnxruntime")
     bundled = BundledMiniLM(folder, bulk_tokens=300)
-    small = bundled.embed(TEXTS[:3])  # a few tokens: numpy
-    assert bundled._torch is None
-    big = bundled.embed(TEXTS)  # ~1,000 tokens: torch from here on
-    assert bundled._torch is not None and type(bundled._torch).__name__ == "TorchBertEmbedder"
+    assert type(bundled._small).__name__ == "OnnxBertEmbedder" and bundled._small.threads == 1
+    small = bundled.embed(TEXTS[:3])  # a few tokens: the small path
+    assert bundled._bulk is None
+    big = bundled.embed(TEXTS)  # ~1,000 tokens: the bulk path from here on (float32: onnxruntime, every core)
+    assert bundled._bulk is not None and type(bundled._bulk).__name__ == "OnnxBertEmbedder"
     assert np.abs(big - numpy_embedder.embed(TEXTS)).max() < 1e-5
     assert np.abs(bundled.embed(TEXTS[:3]) - small).max() < 1e-5
     assert bundled.embed([]).shape == (0, 384)
+
+
+def test_small_path_is_numpy_without_onnxruntime(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.embed import minilm_onnx
+
+    monkeypatch.setattr(minilm_onnx, "available", lambda: False)
+    assert type(BundledMiniLM(folder)._small) is NumpyBertEmbedder
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from rag.core.cpu import cpu_flags
 from rag.core.errors import ConfigError, MissingDependency
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ INT8_EMBEDDER = "all-MiniLM-L6-v2-int8"   # products on int8 values (rag/embed/i
 INT8BF16_EMBEDDER = "all-MiniLM-L6-v2-int8bf16"   # bulk calls: 3 products int8, 1 bf16 (int8bf16_torch.py)
 DEFAULT_EMBEDDER = BF16_EMBEDDER
 BUNDLED = (BF16_EMBEDDER, FP32_EMBEDDER, INT8_EMBEDDER, INT8BF16_EMBEDDER)
-BULK_TOKENS = 16384  # BundledMiniLM switches to torch from a call of this many tokens (~64 full chunks)
+BULK_TOKENS = 16384  # BundledMiniLM switches to its bulk path from a call of this many tokens (~64 full chunks)
 Spans = list[tuple[int, int]]
 _WORD = re.compile(r"\w+|[^\w\s]")
 
@@ -113,94 +114,119 @@ class HashingEmbedder:
 
 
 class BundledMiniLM:
-    """all-MiniLM-L6-v2 two ways, same vectors (cosine > 0.9999998 to sentence-transformers): numpy
-    (rag/minilm.py, ready in 0.3 s) for queries and small batches, and torch (rag/minilm_torch.py: 1.7x
-    numpy's throughput, but 1.4-2.5 s to import torch) from the first call of `bulk_tokens` tokens or more
-    on; once loaded, torch embeds every call (a single query too: 6 ms against numpy's 13 ms).
+    """all-MiniLM-L6-v2, the same vectors whichever path runs (cosine > 0.9999998 to sentence-transformers):
+    a small path for queries and small batches, ready in about 0.5 s, and a bulk path from the first call
+    of `bulk_tokens` tokens or more on (ingest batches; `warm` loads it early). Once loaded, the bulk path
+    embeds every call.
 
-    The switch counts tokens, not texts: torch's import is won back after ~9k-15k tokens whatever the text
-    length (~40 chunks of 230 tokens, ~580 sentences of 26; bench/embedders.py prints the break-even), so
-    ingest batches switch and the few thousand tokens of an extractive answer's sentences never do.
+      * small: onnxruntime on one thread (rag/embed/minilm_onnx.py: a 20-token query in 10 ms against
+        numpy's 18.6 ms on an AVX2 core), so that BM25 ranks on the other core meanwhile; numpy
+        (rag/embed/minilm_numpy.py) where onnxruntime cannot be imported, and for the int8 arithmetic;
+      * bulk: float32 on onnxruntime on every core (about torch float32's throughput without its
+        1.5-2.5 s import), or torch where the name's arithmetic needs it and the CPU runs it natively.
 
     `name` picks the arithmetic, each recorded under its own name since the vectors differ:
       * all-MiniLM-L6-v2: float32 both ways, as above;
-      * all-MiniLM-L6-v2-bf16 (the default): float32 numpy for small calls, and bulk calls' products in
-        bfloat16 (rag/embed/bf16_torch.py, about 2x float32 torch where the CPU has AMX / AVX512-BF16, else
-        float32 torch); the two agree to a cosine of 0.99998 (mean; 0.99996 at worst on bench passages);
+      * all-MiniLM-L6-v2-bf16 (the default): float32 small calls, and bulk calls' products in bfloat16
+        (rag/embed/bf16_torch.py, about 2x float32 torch where the CPU has AMX / AVX512-BF16, else the
+        float32 bulk path); the two agree to a cosine of 0.99998 (mean; 0.99996 at worst on bench passages);
       * all-MiniLM-L6-v2-int8bf16: as -bf16, with three of each layer's four bulk products in int8
-        (rag/embed/int8bf16_torch.py, where torch has onednn's int8 kernel; else float32 torch);
+        (rag/embed/int8bf16_torch.py, where torch has onednn's int8 kernel; else the float32 bulk path);
       * all-MiniLM-L6-v2-int8: int8 products both ways, rag/embed/int8.py (numpy, emulated exactly in float32)
         and rag/embed/int8_torch.py (onednn); cosine to float32 about 0.999, between the two about 0.999."""
 
     def __init__(self, folder: Path, bulk_tokens: int = BULK_TOKENS, name: str = FP32_EMBEDDER) -> None:
-        from rag.embed.minilm_numpy import NumpyBertEmbedder
-
         self.folder = folder
         self.bulk_tokens = bulk_tokens
         self.name = name
-        if name == INT8_EMBEDDER:
-            from rag.embed.int8 import NumpyInt8BertEmbedder
-
-            self._numpy: NumpyBertEmbedder = NumpyInt8BertEmbedder(folder, name)
-        else:
-            self._numpy = NumpyBertEmbedder(folder, name)
-        self._torch: MeanPooledBert | None = None
+        self._small = _small_embedder(folder, name)
+        self._bulk: MeanPooledBert | None = None
         self._loading = threading.Lock()
-        self.dim, self.max_tokens = self._numpy.dim, self._numpy.max_tokens
+        self.dim, self.max_tokens = self._small.dim, self._small.max_tokens
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        ids = self._numpy.token_ids(texts) if texts else []
+        ids = self._small.token_ids(texts) if texts else []
         with self._loading:
-            if self._torch is None and sum(len(s) for s in ids) >= self.bulk_tokens and _has_torch():
-                self._torch = self._load_torch()
-            model = self._torch or self._numpy
+            if self._bulk is None and sum(len(s) for s in ids) >= self.bulk_tokens:
+                self._bulk = self._load_bulk()
+            model = self._bulk or self._small
         return model.embed_ids(ids)
 
     def warm(self, tokens: int) -> None:
         """About `tokens` tokens are coming (an ingest, called in a thread while it reads the first files):
         load the bulk path now if that is enough for embed() to switch to it; embed() waits for it."""
         with self._loading:
-            if self._torch is None and tokens >= self.bulk_tokens and _has_torch():
-                self._torch = self._load_torch()
+            if self._bulk is None and tokens >= self.bulk_tokens:
+                self._bulk = self._load_bulk()
 
-    def _load_torch(self) -> MeanPooledBert | None:
+    def bulk_path(self) -> str:
+        """The class that embeds bulk calls here (loading it): bench/embedders.py prints it."""
+        self.warm(self.bulk_tokens)
+        return type(self._bulk or self._small).__name__
+
+    def _load_bulk(self) -> MeanPooledBert | None:
         try:
-            return _torch_embedder(self.folder, self.name, self._numpy)
-        except (ImportError, OSError):  # a broken torch install: stay on numpy
+            bulk = _bulk_embedder(self.folder, self.name, self._small)
+        except (ImportError, OSError):  # a broken torch or onnxruntime install: stay on the small path
+            bulk = None
+        if bulk is None:
             self.bulk_tokens = sys.maxsize
-            return None
+        return bulk
 
     def token_spans(self, text: str) -> Spans:
-        return self._numpy.token_spans(text)
+        return self._small.token_spans(text)
 
 
-def _torch_embedder(folder: Path, name: str, small: MeanPooledBert) -> MeanPooledBert:
-    """The torch class for `name`'s bulk calls (imports torch)."""
-    from rag.embed.minilm_torch import TorchBertEmbedder
+def _small_embedder(folder: Path, name: str) -> MeanPooledBert:
+    """The path for queries and small calls: onnxruntime on one thread, else numpy (int8: numpy's exact emulation)."""
+    from rag.embed.minilm_numpy import NumpyBertEmbedder
 
     if name == INT8_EMBEDDER:
+        from rag.embed.int8 import NumpyInt8BertEmbedder
+
+        return NumpyInt8BertEmbedder(folder, name)
+    from rag.embed.minilm_onnx import OnnxBertEmbedder, available
+
+    return OnnxBertEmbedder(folder, name, threads=1) if available() else NumpyBertEmbedder(folder, name)
+
+
+def _bulk_embedder(folder: Path, name: str, small: MeanPooledBert) -> MeanPooledBert | None:
+    """The class for `name`'s bulk calls on this CPU; None: the small path does them too (nothing faster)."""
+    if name == INT8_EMBEDDER:
+        if not _has("torch"):
+            return None
         from rag.embed.int8 import NumpyInt8BertEmbedder
         from rag.embed.int8_torch import TorchInt8BertEmbedder
 
         quant = small.quant if isinstance(small, NumpyInt8BertEmbedder) else None
         return TorchInt8BertEmbedder(folder, name, quant=quant)
-    if name == INT8BF16_EMBEDDER:
+    native_bf16 = bool({"avx512_bf16", "amx_bf16"} & cpu_flags()) and _has("torch")   # no torch import otherwise
+    if name == INT8BF16_EMBEDDER and native_bf16:
         from rag.embed.int8bf16_torch import TorchInt8Bf16BertEmbedder, int8bf16_supported
 
         if int8bf16_supported():
             return TorchInt8Bf16BertEmbedder(folder, name)
-    if name == BF16_EMBEDDER:
+    if name == BF16_EMBEDDER and native_bf16:
         from rag.embed.bf16_torch import TorchBf16BertEmbedder, bf16_supported
 
         if bf16_supported():
             return TorchBf16BertEmbedder(folder, name)
-    return TorchBertEmbedder(folder, name)
+    if _has("onnxruntime"):
+        from rag.embed.minilm_onnx import OnnxBertEmbedder
+
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return OnnxBertEmbedder(folder, name, threads=cores)
+    if _has("torch"):
+        from rag.embed.minilm_torch import TorchBertEmbedder
+
+        return TorchBertEmbedder(folder, name)
+    return None
 
 
-def _has_torch() -> bool:
+def _has(module: str) -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("torch") is not None
+    return importlib.util.find_spec(module) is not None
 
 
 def _bundled_minilm(spec: str) -> Embedder:
