@@ -163,7 +163,7 @@ def load(kind: str) -> Any:
         from rag.embed.registry import make_embedder
 
         embedder = make_embedder(DEFAULT_EMBEDDER)
-        embedder.bulk_path()   # type: ignore[attr-defined]  (BundledMiniLM: loads it)
+        embedder.bulk_path()  # type: ignore[attr-defined]
         return embedder
     from rag.embed.registry import SentenceTransformerEmbedder
 
