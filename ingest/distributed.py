@@ -105,8 +105,9 @@ def load_task(job: LoadJob, limits: LoaderLimits, policy: ChunkPolicy, spec: str
 
 def embed_task(spec: str, texts: list[str]) -> np.ndarray:
     """On a Ray worker: one batch of texts embedded, by the embedder's bulk path. A batch of a few small files
-    is below the size at which the bundled model switches from numpy to torch by itself, and a worker that
-    embeds once embeds again: it stayed on numpy, about 4x slower than the plain ingest (bench/scale_out.py)."""
+    is below the size at which the bundled model switches to its bulk path by itself, and a worker that
+    embeds once embeds again: it stayed on the one-thread small path (then numpy, about 4x slower than the
+    plain ingest: bench/scale_out.py)."""
     embedder = _embedder(spec)
     warm = getattr(embedder, "warm", None)
     if warm is not None:
