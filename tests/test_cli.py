@@ -88,7 +88,7 @@ def test_help_is_instant() -> None:
     assert "ingest" in out.stdout and "ask" in out.stdout and "search" in out.stdout
     assert time.perf_counter() - began < 5
     heavy = subprocess.run([sys.executable, "-c", "import rag.cli, sys; "
-                            "print(sorted(m for m in ('torch', 'faiss', 'numpy', 'llama_index') "
+                            "print(sorted(m for m in ('torch', 'faiss', 'numpy', 'llama_index', 'onnxruntime') "
                             "if m in sys.modules))"], capture_output=True, text=True, check=True)
     assert heavy.stdout.strip() == "[]"
 

@@ -159,3 +159,30 @@ def test_an_index_refuses_the_other_embedder(tmp_path: Path) -> None:
     with Index.open(tmp_path / "index", create=False) as index:   # unnamed: the one it records
         assert index.embedder.name == BF16_EMBEDDER
         assert "Kestrel" in index.search("What is the survey boat called?", k=1)[0].chunk.text
+
+
+@pytest.mark.slow
+def test_ingest_and_search_leave_torch_unloaded_where_its_bulk_path_would_not_be_faster(tmp_path: Path) -> None:
+    """Without native bfloat16 the default's bulk path is float32 onnxruntime: an ingest never pays torch's
+    1.5-2.5 s import; a search never imports it anywhere (its queries take the small path)."""
+    import subprocess
+    import sys
+
+    from rag.core.cpu import cpu_flags
+
+    pytest.importorskip("onnxruntime")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(40):   # ~40k tokens: past BULK_TOKENS, so the bulk path loads
+        (docs / f"n{i}.md").write_text("# Note\n\n" + " ".join(passages())[:4000], encoding="utf-8")
+    code = ("import sys; from pathlib import Path; from rag.index import Index; "
+            f"idx = Index.open(Path({str(tmp_path / 'index')!r})); "
+            f"idx.ingest(Path({str(docs)!r})) if sys.argv[1] == 'ingest' else idx.search('standup notes'); "
+            "print(type(idx.embedder._bulk).__name__, 'torch' in sys.modules)")
+    ingest = subprocess.run([sys.executable, "-c", code, "ingest"], capture_output=True, text=True, check=True)
+    search = subprocess.run([sys.executable, "-c", code, "search"], capture_output=True, text=True, check=True)
+    assert search.stdout.split() == ["NoneType", "False"]
+    if {"avx512_bf16", "amx_bf16"} & cpu_flags():
+        assert ingest.stdout.split() == ["TorchBf16BertEmbedder", "True"]
+    else:
+        assert ingest.stdout.split() == ["OnnxBertEmbedder", "False"]
