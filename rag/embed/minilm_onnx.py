@@ -13,6 +13,7 @@ thread 10 ms against numpy's 18.6 ms; bulk passages about torch float32's throug
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,12 +36,13 @@ def available() -> bool:
     return True
 
 
-Parts = list["bytes | memoryview"]   # a message as pieces, joined once: the weights are never copied twice
+Parts = list[bytes]   # a message as pieces, joined once
 
 
 class _Proto:
     """Protobuf wire format for the messages of onnx.proto that bert_graph writes (field numbers from it).
-    A message is a list of pieces (`Parts`); the weights go in as views of their arrays."""
+    A message is a list of pieces (`Parts`). The weights are not in it: each initializer is declared with
+    external data, and the session takes the arrays themselves (SessionOptions.add_external_initializers)."""
 
     @staticmethod
     def varint(n: int) -> bytes:
@@ -64,12 +66,11 @@ class _Proto:
         return [cls.varint(field << 3), cls.varint(value)]
 
     @classmethod
-    def tensor(cls, name: str, array: np.ndarray) -> Parts:   # TensorProto: dims 1, data_type 2, name 8, raw_data 9
-        import numpy as np
-
-        data = np.ascontiguousarray(array, dtype="<f4")
-        dims = [piece for d in data.shape for piece in cls.integer(1, d)]
-        return [*dims, *cls.integer(2, _FLOAT), *cls.text(8, name), *cls.message(9, [data.data.cast("B")])]
+    def external_tensor(cls, name: str, shape: tuple[int, ...]) -> Parts:
+        # TensorProto: dims 1, data_type 2, name 8, external_data 13 ({key 1, value 2}), data_location 14 (EXTERNAL)
+        dims = [piece for d in shape for piece in cls.integer(1, d)]
+        where = cls.message(13, [*cls.text(1, "location"), *cls.text(2, name)])
+        return [*dims, *cls.integer(2, _FLOAT), *cls.text(8, name), *where, *cls.integer(14, 1)]
 
     @classmethod
     def attribute(cls, name: str, value: int | float) -> Parts:   # AttributeProto: name 1, f 2, i 3, type 20
@@ -95,17 +96,25 @@ class _Proto:
         return [*cls.text(1, name), *cls.message(2, cls.message(1, tensor_type))]
 
 
-def bert_graph(weights: Weights, cfg: BertConfig) -> bytes:
-    """A serialised ModelProto: input_ids and mask (int32, batch × sequence, right-padded) → hidden
-    (float32, batch × sequence × hidden), the encoder's last hidden states."""
+@dataclass(frozen=True)
+class Graph:
+    model: bytes                      # a serialised ModelProto whose initializers are external ...
+    initializers: dict[str, np.ndarray]   # ... and given to the session from these arrays (no copy in protobuf)
+
+
+def bert_graph(weights: Weights, cfg: BertConfig) -> Graph:
+    """The encoder: input_ids and mask (int32, batch × sequence, right-padded) → hidden (float32, batch ×
+    sequence × hidden), its last hidden states."""
     import numpy as np
 
     p = _Proto
     nodes: list[Parts] = []
     tensors: list[Parts] = []
+    initializers: dict[str, np.ndarray] = {}
 
     def weight(name: str, array: np.ndarray) -> str:
-        tensors.append(p.tensor(name, array))
+        initializers[name] = np.ascontiguousarray(array, dtype=np.float32)
+        tensors.append(p.external_tensor(name, initializers[name].shape))
         return name
 
     def linear(prefix: str) -> tuple[np.ndarray, np.ndarray]:   # torch's (out, in) as MatMul's (in, out)
@@ -153,7 +162,7 @@ def bert_graph(weights: Weights, cfg: BertConfig) -> bytes:
     # ModelProto: ir_version 1, producer_name 2, graph 7, opset_import 8 ({domain 1, version 2})
     model = [*p.integer(1, 8), *p.text(2, "rag"), *p.message(7, graph), *p.message(8, p.integer(2, 17)),
              *p.message(8, [*p.text(1, _MS), *p.integer(2, 1)])]
-    return b"".join(model)
+    return Graph(b"".join(model), initializers)
 
 
 class OnnxBertEmbedder(MeanPooledBert):
@@ -161,8 +170,6 @@ class OnnxBertEmbedder(MeanPooledBert):
     longest sequence; attention skips the padding (the Attention op's lengths), the pooling ignores it.
     `threads` is the session's intra-op thread count: 1 for queries (the other core ranks BM25 meanwhile,
     rag/retrieve/fusion.py), the process's cores for bulk embedding."""
-
-    batch_tokens = 4096   # padded tokens per run: bounds memory (attention scores, FFN activations)
 
     def __init__(self, folder: Path, name: str, threads: int = 1) -> None:
         self.threads = threads
@@ -177,8 +184,11 @@ class OnnxBertEmbedder(MeanPooledBert):
         options.log_severity_level = 3   # errors only: its notes on graph fusions are not for users
         # threads sleep between runs instead of spinning: an ingest's loader and commits need the cores then
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session: Any = ort.InferenceSession(bert_graph(weights, self.cfg), options,
-                                                  providers=["CPUExecutionProvider"])
+        graph = bert_graph(weights, self.cfg)
+        self._initializers = graph.initializers   # the session reads them in place: kept alive with it
+        options.add_external_initializers(list(graph.initializers),
+                                          [ort.OrtValue.ortvalue_from_numpy(a) for a in graph.initializers.values()])
+        self._session: Any = ort.InferenceSession(graph.model, options, providers=["CPUExecutionProvider"])
 
     def _forward(self, ids: list[list[int]]) -> np.ndarray:
         import numpy as np
