@@ -26,7 +26,8 @@ def ask(index: Index, question: str, llm: LLMSettings, k: int, on_token: Callabl
     # Passages that address the assistant ("ignore previous instructions") never reach the answer: they
     # are named in `suspects`, and ranked as if they were not in the index.
     suspects = tuple(h for h in index.search(question, k) if h.suspect)
-    hits = retrieve(index.store, index.vectors(), index.embedder, question, k, keep=index.screen.passes)
+    vectors, embedder = index.search_parts()
+    hits = retrieve(index.store, vectors, embedder, question, k, keep=index.screen.passes)
     loaded()
     answer = replace(index._answer(question, hits, llm, on_token, answer_settings), suspects=suspects)
     if self_ask and llm.backend != "none":

@@ -20,7 +20,7 @@ from rag.core.types import Answer, Hit
 from rag.embed.choice import embedder_for, embedder_name  # noqa: F401  (embedder_name: part of the API)
 from rag.embed.registry import Embedder, make_embedder
 from rag.llm.protocol import LLMSettings
-from rag.retrieve.fusion import RetrievalSettings, retrieve
+from rag.retrieve.fusion import RetrievalSettings, retrieve, spare_core, started
 from rag.store.faiss import VectorIndex
 from rag.store.lock import WriteLock
 from rag.store.postgres.url import is_url, state_folder
@@ -197,7 +197,20 @@ class Index:
         if not question.strip():
             raise RagError("the question is empty — type what you want to find")
         self._trust(fulltext=True)
-        return self.screen.mark(retrieve(self.store, self.vectors(), self.embedder, question, k, settings))
+        vectors, embedder = self.search_parts()
+        return self.screen.mark(retrieve(self.store, vectors, embedder, question, k, settings))
+
+    def search_parts(self) -> tuple[VectorIndex, Embedder]:
+        """The vector index and the embedder a search needs. The first search of a process loads both, side
+        by side when a core is free: at 1M chunks the vector file's checksum (about 0.4 s, hashed outside
+        the GIL) runs while the model loads (about 0.5 s), which `rag search` from process start feels."""
+        background = self._embedder is None and self.local and spare_core()
+        if background:   # two threads importing one C extension at once can break it (numpy: "cannot load
+            import faiss  # noqa: F401  module more than once"): what both sides import is imported here first
+            import numpy  # noqa: F401
+        vectors = started(self.vectors, background=background)
+        embedder = self.embedder
+        return vectors(), embedder
 
     def ask(self, question: str, llm: LLMSettings | None = None, k: int | None = None,
             on_token: Callable[[str], None] | None = None,

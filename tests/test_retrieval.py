@@ -63,3 +63,23 @@ def test_completed_fusion_finds_what_either_side_finds_and_k_does_not_move_the_t
     top3 = [(h.source, h.score) for h in idx.search("turbine orchard notes", k=3)]
     top8 = [(h.source, h.score) for h in idx.search("turbine orchard notes", k=8)]
     assert top8[:3] == top3 and {s for s, _ in top3[:2]} == {"turbine.txt", "orchard.txt"}
+
+
+@pytest.mark.slow
+def test_a_first_search_loads_the_vectors_and_the_model_side_by_side(tmp_path: Path) -> None:
+    """Index.search_parts: in a fresh process the vector file loads on a thread while the model loads here
+    (both import C extensions: a race between them once broke numpy's import), and the hits are the same."""
+    import subprocess
+    import sys
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Harbor\n\nThe harbor master logs every tide at dawn.\n", encoding="utf-8")
+    (docs / "b.md").write_text("# Bakery\n\nSourdough needs a starter fed twice a day.\n", encoding="utf-8")
+    Index.open(tmp_path / "index").ingest(docs)
+    code = ("import sys, rag.index as ri; from pathlib import Path; ri.spare_core = lambda: sys.argv[1] == '1'; "
+            f"idx = ri.Index.open(Path({str(tmp_path / 'index')!r}), create=False); "
+            "print([h.source for h in idx.search('when are tides logged?', k=2)])")
+    runs = [subprocess.run([sys.executable, "-c", code, side], capture_output=True, text=True, check=True).stdout
+            for side in ("1", "1", "1", "0")]
+    assert runs == ["['a.md', 'b.md']\n"] * 4

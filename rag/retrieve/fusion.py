@@ -106,10 +106,10 @@ def retrieve(store: Store, vectors: VectorIndex, embedder: Embedder, question: s
 def _candidates(store: Store, vectors: VectorIndex, embedder: Embedder, question: str, match: str, limit: int,
                 title_weight: float) -> tuple[np.ndarray, Ranking, Ranking, dict[int, StoredChunk]]:
     """(query vector, dense top `limit`, BM25 top `limit`, their chunks by row id, ascending). With a core to
-    spare the query is embedded on a thread of its own while BM25 ranks here (see _started); the results are
+    spare the query is embedded on a thread of its own while BM25 ranks here (see started); the results are
     the same either way. All candidates are read in one call: on a database that other processes write, two
     reads could see two versions of one document (tests/test_postgres_concurrency.py)."""
-    embedding = _started(lambda: embedder.embed([question])[0], background=_spare_core())
+    embedding = started(lambda: embedder.embed([question])[0], background=spare_core())
     try:
         lexical = store.lexical(match, limit, title_weight) if match else []
     finally:
@@ -119,7 +119,7 @@ def _candidates(store: Store, vectors: VectorIndex, embedder: Embedder, question
     return query, dense, lexical, dict(sorted(stored.items()))
 
 
-def _spare_core() -> bool:
+def spare_core() -> bool:
     """Whether the machine seems to have a core with nothing to do: the load average of the last minute is
     below the number of cores this process may use. Only then does a second thread pay; on busy cores the
     two threads hand the GIL to each other through the scheduler (SciFact, load 4.2: 1.7 ms p50 slower)."""
@@ -130,7 +130,7 @@ def _spare_core() -> bool:
         return False
 
 
-def _started(call: Callable[[], T], background: bool = True) -> Callable[[], T]:
+def started(call: Callable[[], T], background: bool = True) -> Callable[[], T]:
     """Starts `call` (on a thread of its own with `background`, else at once, here); the function returned
     waits for it and gives its result (or raises its error). The query's embedding runs there while BM25
     runs here: both spend most of their time outside the GIL (numpy's BLAS, SQLite's sqlite3_step), so on a
