@@ -131,6 +131,20 @@ def test_small_path_is_numpy_without_onnxruntime(folder: Path, monkeypatch: pyte
     assert type(BundledMiniLM(folder)._small) is NumpyBertEmbedder
 
 
+def test_small_path_is_numpy_where_onnxruntime_cannot_run_the_graph(folder: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    ort = pytest.importorskip("onnxruntime")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ort.capi.onnxruntime_pybind11_state.Fail("no EmbedLayerNormalization here")
+
+    monkeypatch.setattr(ort, "InferenceSession", refuse)
+    bundled = BundledMiniLM(folder, bulk_tokens=300)
+    assert type(bundled._small) is NumpyBertEmbedder
+    assert bundled.embed(TEXTS).shape == (len(TEXTS), 384)   # a bulk call: torch float32 where torch is there
+    assert type(bundled._bulk).__name__ in ("TorchBertEmbedder", "NoneType")
+
+
 @pytest.mark.slow
 def test_token_ids_truncate_like_sentence_transformers(numpy_embedder: NumpyBertEmbedder, reference: object) -> None:
     tokenizer = reference._tokenizer  # type: ignore[attr-defined]

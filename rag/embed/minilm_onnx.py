@@ -27,6 +27,11 @@ _FLOAT, _INT32 = 1, 6           # TensorProto.DataType
 _ATTR_FLOAT, _ATTR_INT = 1, 2   # AttributeProto.AttributeType
 
 
+class OnnxUnavailable(ImportError):
+    """This onnxruntime cannot run the graph (too old for an operator, a broken install): the caller falls
+    back to numpy (queries) or keeps the small path (bulk), as where onnxruntime is missing."""
+
+
 def available() -> bool:
     """Whether onnxruntime can be imported here (it is a dependency; a broken install falls back to numpy)."""
     try:
@@ -188,7 +193,10 @@ class OnnxBertEmbedder(MeanPooledBert):
         self._initializers = graph.initializers   # the session reads them in place: kept alive with it
         options.add_external_initializers(list(graph.initializers),
                                           [ort.OrtValue.ortvalue_from_numpy(a) for a in graph.initializers.values()])
-        self._session: Any = ort.InferenceSession(graph.model, options, providers=["CPUExecutionProvider"])
+        try:
+            self._session: Any = ort.InferenceSession(graph.model, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:   # onnxruntime's own errors derive from Exception alone
+            raise OnnxUnavailable(f"onnxruntime {ort.__version__} cannot run the encoder's graph: {exc}") from exc
 
     def _forward(self, ids: list[list[int]]) -> np.ndarray:
         import numpy as np

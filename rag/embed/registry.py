@@ -185,9 +185,14 @@ def _small_embedder(folder: Path, name: str) -> MeanPooledBert:
         from rag.embed.int8 import NumpyInt8BertEmbedder
 
         return NumpyInt8BertEmbedder(folder, name)
-    from rag.embed.minilm_onnx import OnnxBertEmbedder, available
+    from rag.embed.minilm_onnx import OnnxBertEmbedder, OnnxUnavailable, available
 
-    return OnnxBertEmbedder(folder, name, threads=1) if available() else NumpyBertEmbedder(folder, name)
+    if available():
+        try:
+            return OnnxBertEmbedder(folder, name, threads=1)
+        except OnnxUnavailable:
+            pass
+    return NumpyBertEmbedder(folder, name)
 
 
 def _bulk_embedder(folder: Path, name: str, small: MeanPooledBert) -> MeanPooledBert | None:
@@ -212,10 +217,13 @@ def _bulk_embedder(folder: Path, name: str, small: MeanPooledBert) -> MeanPooled
         if bf16_supported():
             return TorchBf16BertEmbedder(folder, name)
     if _has("onnxruntime"):
-        from rag.embed.minilm_onnx import OnnxBertEmbedder
+        from rag.embed.minilm_onnx import OnnxBertEmbedder, OnnxUnavailable
 
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        return OnnxBertEmbedder(folder, name, threads=cores)
+        try:
+            return OnnxBertEmbedder(folder, name, threads=cores)
+        except OnnxUnavailable:
+            pass   # torch's float32, as before onnxruntime
     if _has("torch"):
         from rag.embed.minilm_torch import TorchBertEmbedder
 
