@@ -28,8 +28,8 @@ _ATTR_FLOAT, _ATTR_INT = 1, 2   # AttributeProto.AttributeType
 
 
 class OnnxUnavailable(ImportError):
-    """This onnxruntime cannot run the graph (too old for an operator, a broken install): the caller falls
-    back to numpy (queries) or keeps the small path (bulk), as where onnxruntime is missing."""
+    """This onnxruntime cannot run the graph (too old for an operator, a broken install): queries fall back
+    to numpy and bulk calls to torch float32 (rag/embed/registry.py), as where onnxruntime is missing."""
 
 
 def available() -> bool:
@@ -191,11 +191,12 @@ class OnnxBertEmbedder(MeanPooledBert):
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         graph = bert_graph(weights, self.cfg)
         self._initializers = graph.initializers   # the session reads them in place: kept alive with it
-        options.add_external_initializers(list(graph.initializers),
-                                          [ort.OrtValue.ortvalue_from_numpy(a) for a in graph.initializers.values()])
         try:
+            values = [ort.OrtValue.ortvalue_from_numpy(a) for a in graph.initializers.values()]
+            options.add_external_initializers(list(graph.initializers), values)
             self._session: Any = ort.InferenceSession(graph.model, options, providers=["CPUExecutionProvider"])
-        except Exception as exc:   # onnxruntime's own errors derive from Exception alone
+        except Exception as exc:   # onnxruntime's own errors derive from Exception alone (and an old one may
+            # lack add_external_initializers)
             raise OnnxUnavailable(f"onnxruntime {ort.__version__} cannot run the encoder's graph: {exc}") from exc
 
     def _forward(self, ids: list[list[int]]) -> np.ndarray:
