@@ -190,10 +190,10 @@ class OnnxBertEmbedder(MeanPooledBert):
         # threads sleep between runs instead of spinning: an ingest's loader and commits need the cores then
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         graph = bert_graph(weights, self.cfg)
-        self._initializers = graph.initializers   # the session reads them in place: kept alive with it
         try:
             values = [ort.OrtValue.ortvalue_from_numpy(a) for a in graph.initializers.values()]
             options.add_external_initializers(list(graph.initializers), values)
+            self._initializers = (graph.initializers, values)   # the session reads them in place: kept with it
             self._session: Any = ort.InferenceSession(graph.model, options, providers=["CPUExecutionProvider"])
         except Exception as exc:   # onnxruntime's own errors derive from Exception alone (and an old one may
             # lack add_external_initializers)
