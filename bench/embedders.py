@@ -139,9 +139,10 @@ def load(kind: str) -> Any:
 
         return TorchBertEmbedder(folder, "all-MiniLM-L6-v2")
     if kind == "onnx":   # as the registry's float32 bulk path: a thread per core (or BENCH_THREADS)
+        from rag.core.cpu import usable_cores
         from rag.embed.minilm_onnx import OnnxBertEmbedder
 
-        cores = int(os.environ.get("BENCH_THREADS") or len(os.sched_getaffinity(0)))
+        cores = int(os.environ.get("BENCH_THREADS") or usable_cores())
         return OnnxBertEmbedder(folder, "all-MiniLM-L6-v2", threads=cores)
     if kind == "bf16_torch":
         from rag.embed.bf16_torch import TorchBf16BertEmbedder

@@ -168,7 +168,7 @@ def test_ingest_and_search_leave_torch_unloaded_where_its_bulk_path_would_not_be
     import subprocess
     import sys
 
-    from rag.core.cpu import cpu_flags
+    from rag.core.cpu import native_bf16
 
     pytest.importorskip("onnxruntime")
     docs = tmp_path / "docs"
@@ -182,7 +182,7 @@ def test_ingest_and_search_leave_torch_unloaded_where_its_bulk_path_would_not_be
     ingest = subprocess.run([sys.executable, "-c", code, "ingest"], capture_output=True, text=True, check=True)
     search = subprocess.run([sys.executable, "-c", code, "search"], capture_output=True, text=True, check=True)
     assert search.stdout.split() == ["NoneType", "False"]
-    if {"avx512_bf16", "amx_bf16"} & cpu_flags():
+    if native_bf16():
         assert ingest.stdout.split() == ["TorchBf16BertEmbedder", "True"]
     else:
         assert ingest.stdout.split() == ["OnnxBertEmbedder", "False"]

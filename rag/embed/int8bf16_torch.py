@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from rag.embed.bf16_torch import bf16_supported
 from rag.embed.int8 import CALIBRATION, quantize_linear
-from rag.embed.minilm_torch import Linear, TorchBertEmbedder, _attention, fp32_linear
+from rag.embed.minilm_torch import Linear, TorchBertEmbedder, attention, fp32_linear
 
 if TYPE_CHECKING:
     from rag.embed.bert import Weights
@@ -93,7 +93,7 @@ class TorchInt8Bf16BertEmbedder(TorchBertEmbedder):
             return super()._encode(x, i, runs)
         cfg, products, layer = self.cfg, self._int8[i], self._layers[i]
         qkv = products["qkv"](x, torch.bfloat16)
-        attn = products["out"](_attention(qkv, runs, cfg), torch.float32)
+        attn = products["out"](attention(qkv, runs, cfg), torch.float32)
         x = F.layer_norm(attn.add_(x), (cfg.hidden,), *layer.ln1, eps=cfg.eps)
         h = F.gelu(products["ff1"](x, torch.bfloat16))
         out = F.linear(h, *self._ff2[i]).float()

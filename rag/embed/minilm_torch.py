@@ -74,7 +74,7 @@ def _runs(lengths: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def _attention(qkv: torch.Tensor, runs: list[tuple[int, int]], cfg: BertConfig) -> torch.Tensor:
+def attention(qkv: torch.Tensor, runs: list[tuple[int, int]], cfg: BertConfig) -> torch.Tensor:
     """softmax(QK^T)V per group of equal-length sequences, packed row after row without padding."""
     out = torch.empty((qkv.shape[0], cfg.hidden), dtype=qkv.dtype)
     start = 0
@@ -99,7 +99,7 @@ def _encoder_layer(x: torch.Tensor, layer: _Layer, runs: list[tuple[int, int]], 
     """One post-LN encoder layer; `linear(x, name)` computes its products (rag/embed/int8_torch.py: int8)."""
     linear = linear or fp32_linear(layer)
     qkv = linear(x, "qkv")
-    attn = linear(_attention(qkv, runs, cfg), "out")
+    attn = linear(attention(qkv, runs, cfg), "out")
     x = F.layer_norm(attn.add_(x), (cfg.hidden,), *layer.ln1, eps=cfg.eps)
     h = F.gelu(linear(x, "ff1"))  # approximate="none": the erf form, as HF "gelu"
     out = linear(h, "ff2")

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from rag.core.cpu import cpu_flags
+from rag.core.cpu import native_bf16, usable_cores
 from rag.core.errors import ConfigError, MissingDependency
 
 if TYPE_CHECKING:
@@ -205,23 +205,22 @@ def _bulk_embedder(folder: Path, name: str, small: MeanPooledBert) -> MeanPooled
 
         quant = small.quant if isinstance(small, NumpyInt8BertEmbedder) else None
         return TorchInt8BertEmbedder(folder, name, quant=quant)
-    native_bf16 = bool({"avx512_bf16", "amx_bf16"} & cpu_flags()) and _has("torch")   # no torch import otherwise
-    if name == INT8BF16_EMBEDDER and native_bf16:
+    bf16 = native_bf16() and _has("torch")   # torch is imported only where it can run bfloat16
+    if name == INT8BF16_EMBEDDER and bf16:
         from rag.embed.int8bf16_torch import TorchInt8Bf16BertEmbedder, int8bf16_supported
 
         if int8bf16_supported():
             return TorchInt8Bf16BertEmbedder(folder, name)
-    if name == BF16_EMBEDDER and native_bf16:
+    if name == BF16_EMBEDDER and bf16:
         from rag.embed.bf16_torch import TorchBf16BertEmbedder, bf16_supported
 
         if bf16_supported():
             return TorchBf16BertEmbedder(folder, name)
-    if _has("onnxruntime"):
-        from rag.embed.minilm_onnx import OnnxBertEmbedder, OnnxUnavailable
+    from rag.embed.minilm_onnx import OnnxBertEmbedder, OnnxUnavailable, available
 
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if available():
         try:
-            return OnnxBertEmbedder(folder, name, threads=cores)
+            return OnnxBertEmbedder(folder, name, threads=usable_cores())
         except OnnxUnavailable:
             pass   # torch's float32, as before onnxruntime
     if _has("torch"):

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from rag.core.cpu import usable_cores
 from rag.core.types import Chunk, Hit
 from rag.retrieve.lexical import fts_query
 
@@ -123,7 +124,7 @@ def spare_core() -> bool:
     """Whether the machine seems to have a core with nothing to do: the load average of the last minute is
     below the number of cores this process may use. Only then does a second thread pay; on busy cores the
     two threads hand the GIL to each other through the scheduler (SciFact, load 4.2: 1.7 ms p50 slower)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     try:
         return cores > 1 and os.getloadavg()[0] < cores
     except OSError:   # no load average to read
