@@ -83,3 +83,35 @@ def test_a_first_search_loads_the_vectors_and_the_model_side_by_side(tmp_path: P
     runs = [subprocess.run([sys.executable, "-c", code, side], capture_output=True, text=True, check=True).stdout
             for side in ("1", "1", "1", "0")]
     assert runs == ["['a.md', 'b.md']\n"] * 4
+
+
+def test_faiss_is_searched_beside_bm25_a_database_after_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fusion._candidates: with a core to spare, FAISS (in_process) is searched on the embedding's thread, so
+    at 1M chunks it hides behind BM25; a database's vectors (in_process False: the store's connection) are
+    searched on the caller's thread after BM25. The hits are the same whichever thread searched."""
+    import threading
+
+    import rag.retrieve.fusion as fusion
+    from rag.store.faiss import VectorIndex
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for word in ("walrus", "glacier", "turbine", "orchard"):
+        (folder / f"{word}.txt").write_text(f"Notes on the {word}: the {word} is kept here.", encoding="utf-8")
+    idx = Index.open(tmp_path / "idx", embedder="hashing-64")
+    idx.ingest(folder)
+    threads: list[str] = []
+    search = VectorIndex.search
+
+    def recorded(self: VectorIndex, query: object, k: int) -> list[tuple[int, float]]:
+        threads.append(threading.current_thread().name)
+        return search(self, query, k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(VectorIndex, "search", recorded)
+    outcomes = {}
+    for spare, in_process in ((True, True), (True, False), (False, True)):
+        monkeypatch.setattr(fusion, "spare_core", lambda spare=spare: spare)
+        monkeypatch.setattr(VectorIndex, "in_process", in_process)
+        outcomes[spare, in_process] = [(h.source, h.score) for h in idx.search("turbine orchard notes", k=3)]
+    assert threads == ["rag-query-embedding", "MainThread", "MainThread"]
+    assert len({tuple(o) for o in outcomes.values()}) == 1

@@ -107,15 +107,23 @@ def retrieve(store: Store, vectors: VectorIndex, embedder: Embedder, question: s
 def _candidates(store: Store, vectors: VectorIndex, embedder: Embedder, question: str, match: str, limit: int,
                 title_weight: float) -> tuple[np.ndarray, Ranking, Ranking, dict[int, StoredChunk]]:
     """(query vector, dense top `limit`, BM25 top `limit`, their chunks by row id, ascending). With a core to
-    spare the query is embedded on a thread of its own while BM25 ranks here (see started); the results are
-    the same either way. All candidates are read in one call: on a database that other processes write, two
-    reads could see two versions of one document (tests/test_postgres_concurrency.py)."""
-    embedding = started(lambda: embedder.embed([question])[0], background=spare_core())
+    spare the query is embedded on a thread of its own while BM25 ranks here (see started), and a vector
+    index in this process's memory (FAISS: `in_process`) is searched there too: at 1M chunks BM25 takes
+    longer than the embedding and the approximate search together. The results are the same either way.
+    All candidates are read in one call: on a database that other processes write, two reads could see two
+    versions of one document (tests/test_postgres_concurrency.py)."""
+    alongside = getattr(vectors, "in_process", False)
+
+    def dense_side() -> tuple[np.ndarray, Ranking | None]:
+        query = embedder.embed([question])[0]
+        return query, vectors.search(query, limit) if alongside else None
+
+    side = started(dense_side, background=spare_core())
     try:
         lexical = store.lexical(match, limit, title_weight) if match else []
     finally:
-        query = embedding()
-    dense = vectors.search(query, limit)
+        query, found = side()
+    dense = found if found is not None else vectors.search(query, limit)
     stored = store.chunks_by_row(list(dict.fromkeys(row for row, _ in dense + lexical)))
     return query, dense, lexical, dict(sorted(stored.items()))
 

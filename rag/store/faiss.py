@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from rag.core.errors import IndexLockedError, RagError
 from rag.store import ann
@@ -67,6 +67,9 @@ class VectorSource(Protocol):
 
 class VectorIndex:
     """Inner-product search over unit vectors; FAISS ids are the chunks' SQLite row ids."""
+
+    in_process: ClassVar[bool] = True   # search reads only this process's memory: it may run on a thread
+                                        # beside a read of the store (rag/retrieve/fusion.py _candidates)
 
     def __init__(self, index: Any, commit: int, rebuilt: str = "", kind: str = "flat",
                  params: dict[str, int] | None = None, delta: Any = None, removed: np.ndarray | None = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rag.store.faiss import VectorIndex
 
@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 class DatabaseVectors(VectorIndex):
     """What fusion asks a VectorIndex for (`search`, `commit`), answered by the database. Nothing to load,
     save or rebuild: the HNSW index is kept by PostgreSQL in the same transactions as the chunks."""
+
+    in_process: ClassVar[bool] = False   # search asks the database, on the store's connection
 
     def __init__(self, store: PostgresStore) -> None:
         self.store = store
