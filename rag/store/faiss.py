@@ -1,16 +1,15 @@
 """The vector index: derived from the vectors in SQLite, updated by each commit with only what it changed.
 
-A state is a base (built from every vector at commit B, of the kind rag/store/ann.py picks by size) and a
-delta (the chunks added and the ids removed since B), described by `vectors.N.json` for commit N
-(rag/store/vector_files.py). A commit writes only a new delta: its added chunks are the rows above the
-base's `seq` (chunk row ids are never used twice: rows.next_chunk_id) and its removed ones the base ids no
-longer in rag.sqlite, so adding a file to a million chunks reads and writes only that file's vectors and
-8 MB of ids. When the delta outgrows `COMPACT_SHARE` of the base, or the size calls for another kind,
-the base is built again.
-Searches skip removed ids with a FAISS selector and search the delta exactly. Nothing is trusted that
-its sidecar does not vouch for: a file that is missing or fails its checksum, or a state whose row count
-differs from SQLite's, is rebuilt from SQLite (reading the vectors in batches, so no process holds all of
-them as float32 at once) and saved when no writer holds the lock.
+A state is a base (built from every vector at commit B, of the kind rag/store/ann.py picks by size) and a delta (the
+chunks added and the ids removed since B), described by `vectors.N.json` for commit N (rag/store/vector_files.py). A
+commit writes only a new delta: its added chunks are the rows above the base's `seq` (chunk row ids are never used
+twice: rows.next_chunk_id) and its removed ones the base ids no longer in rag.sqlite, so adding a file to a million
+chunks reads and writes only that file's vectors and 8 MB of ids. When the delta outgrows `COMPACT_SHARE` of the
+base, or the size calls for another kind, the base is built again.
+Searches skip removed ids with a FAISS selector and search the delta exactly. Nothing is trusted that its sidecar
+does not vouch for: a file that is missing or fails its checksum, or a state whose row count differs from SQLite's,
+is rebuilt from SQLite (reading the vectors in batches, so no process holds all of them as float32 at once) and
+saved when no writer holds the lock.
 """
 
 from __future__ import annotations
@@ -67,9 +66,7 @@ class VectorSource(Protocol):
 
 class VectorIndex:
     """Inner-product search over unit vectors; FAISS ids are the chunks' SQLite row ids."""
-
-    in_process: ClassVar[bool] = True   # search reads only this process's memory: it may run on a thread
-                                        # beside a read of the store (rag/retrieve/fusion.py _candidates)
+    in_process: ClassVar[bool] = True   # search reads only this process's memory: fusion runs it beside BM25
 
     def __init__(self, index: Any, commit: int, rebuilt: str = "", kind: str = "flat",
                  params: dict[str, int] | None = None, delta: Any = None, removed: np.ndarray | None = None,
