@@ -112,11 +112,9 @@ def _candidates(store: Store, vectors: VectorIndex, embedder: Embedder, question
     longer than the embedding and the approximate search together. The results are the same either way.
     All candidates are read in one call: on a database that other processes write, two reads could see two
     versions of one document (tests/test_postgres_concurrency.py)."""
-    alongside = getattr(vectors, "in_process", False)
-
     def dense_side() -> tuple[np.ndarray, Ranking | None]:
         query = embedder.embed([question])[0]
-        return query, vectors.search(query, limit) if alongside else None
+        return query, vectors.search(query, limit) if vectors.in_process else None
 
     side = started(dense_side, background=spare_core())
     try:
