@@ -176,7 +176,7 @@ class _Batch:
     """Loaded documents waiting to be embedded together; each is committed in its own transaction."""
 
     def __init__(self, store: Store, root: str, get_embedder: Callable[[], Embedder], options: IngestOptions,
-                 on_embedded: Callable[[int], None] = lambda n: None) -> None:
+                 on_embedded: Callable[[int, int], None] = lambda n, q: None) -> None:
         self.store, self.root, self.get_embedder = store, root, get_embedder
         self.limit, self.seconds = options.batch_chunks, options.batch_seconds
         self.on_embedded = on_embedded
@@ -240,9 +240,10 @@ def _policy(policy: ChunkPolicy, embedder: Embedder) -> ChunkPolicy:
 
 
 def _flush(store: Store, root: str, pending: list[_Loaded], embedder: Embedder,
-           on_embedded: Callable[[int], None] = lambda n: None) -> tuple[int, int]:
+           on_embedded: Callable[[int, int], None] = lambda n, q: None) -> tuple[int, int]:
     """Embed what has no stored vector yet (shortest first, EMBED_SLICE texts a call, so the bar moves
-    through a big file), then commit each file in its own transaction."""
+    through a big file: on_embedded(0, queued) first, then (done, 0) after each call), then commit each
+    file in its own transaction."""
     import numpy as np
 
     hashes = [[content_hash(embedder.name, t) for t in p.texts] for p in pending]
@@ -251,10 +252,11 @@ def _flush(store: Store, root: str, pending: list[_Loaded], embedder: Embedder,
     todo = {h: t for p, hs in zip(pending, hashes, strict=True) for h, t in zip(hs, p.texts, strict=True)
             if h not in known}
     ordered = sorted(todo.items(), key=lambda item: len(item[1]))
+    on_embedded(0, len(ordered))
     for start in range(0, len(ordered), EMBED_SLICE):
         part = ordered[start : start + EMBED_SLICE]
         known.update(zip([h for h, _ in part], embedder.embed([t for _, t in part]), strict=True))
-        on_embedded(len(part))
+        on_embedded(len(part), 0)
     for p, hs in zip(pending, hashes, strict=True):
         vectors = np.stack([known[h] for h in hs]) if hs else np.zeros((0, embedder.dim), np.float32)
         store.put_document(root, p.doc, p.chunks, vectors, hs, _stat(p.planned), p.planned.entry.loader)

@@ -69,10 +69,28 @@ def test_the_bar_shows_files_chunks_and_rate() -> None:
     progress = Progress(bar)
     bar.update()
     progress.show("notes.md")
-    progress.embedded(12)
+    progress.embedded(0, 12)    # as _flush calls it: what is coming, then what is done
+    progress.embedded(12, 0)
     bar.refresh()
-    line = out.getvalue().splitlines()[-1] if "\n" in out.getvalue() else out.getvalue().split("\r")[-1]
-    assert "1/3" in line and "12 chunks" in line and "chunks/s" in line and "notes.md" in line
+
+    def line() -> str:
+        return out.getvalue().splitlines()[-1] if "\n" in out.getvalue() else out.getvalue().split("\r")[-1]
+
+    assert "1/3" in line() and "12 chunks" in line() and "chunks/s" in line() and "notes.md" in line()
+    assert "left" not in line()
+    progress.embedded(0, 500)   # a big file's batch is about to be embedded: how far along it, how long to go
+    progress.embedded(100, 0)
+    bar.refresh()
+    assert "112/512 chunks" in line() and " left" in line() and "notes.md" in line()
+    progress.embedded(400, 0)   # all of it: the count alone again
+    bar.refresh()
+    assert "512 chunks" in line() and "/512" not in line() and "left" not in line()
+
+
+def test_durations_read_as_a_person_would_say_them() -> None:
+    from ingest.progress import _duration
+
+    assert [_duration(s) for s in (4.2, 89, 600, 5400, 7500)] == ["4 s", "89 s", "10 min", "1 h 30 min", "2 h 5 min"]
 
 
 @pytest.fixture(scope="module")
