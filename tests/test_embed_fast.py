@@ -204,3 +204,21 @@ def test_ingest_and_search_leave_torch_unloaded_where_its_bulk_path_would_not_be
         assert ingest.stdout.split() == ["TorchBf16BertEmbedder", "True"]
     else:
         assert ingest.stdout.split() == ["OnnxBertEmbedder", "False"]
+
+
+def test_an_ingest_counts_each_batch_before_embedding_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bar's "done/coming" comes from the pipeline: each batch is announced (0, n) before its first embed
+    call, then (done, 0) after each call, and the announced total is what gets embedded."""
+    import ingest.pipeline as pipeline
+    from rag.index import Index
+
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(pipeline.Progress, "embedded", lambda self, count, queued=0: calls.append((count, queued)))
+    monkeypatch.setattr(pipeline, "EMBED_SLICE", 4)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "long.md").write_text("".join(f"# Part {i}\n\nMeasurement {i} of the tide gauge.\n\n" for i in range(10)))
+    with Index.open(tmp_path / "idx", embedder="hashing-256") as idx:
+        summary = idx.ingest(docs)
+    assert calls[0] == (0, summary.embedded_chunks) and summary.embedded_chunks == 10
+    assert [q for _, q in calls[1:]] == [0, 0, 0] and sum(c for c, _ in calls) == 10   # slices of 4, 4, 2
