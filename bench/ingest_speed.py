@@ -132,13 +132,12 @@ def measure(pairs: list[tuple[str, str]], layout: str, rounds: int, embedder: st
 
 def chunk_texts(corpus_file: Path, embedder: Any) -> list[str]:
     """The texts rag will embed for `corpus_file` (its loader, chunking and embedding_text, in this process)."""
-    from dataclasses import replace
-
     from ingest.chunking import ChunkPolicy, chunk_document, embedding_text
+    from ingest.pipeline import _policy
     from ingest.registry import default_registry
 
     doc = default_registry()[".jsonl"].load(corpus_file, corpus_file.name, "bench")
-    policy = replace(ChunkPolicy(), window=embedder.max_tokens)
+    policy = _policy(ChunkPolicy(), embedder)   # the pipeline's own: chunks fitted to the embedder's window
     return [embedding_text(doc.title, c) for c in chunk_document(doc, embedder.token_spans, policy)]
 
 
