@@ -25,10 +25,12 @@ process). recall_at_10 is the share of the exact top 10 that the dense side hand
 60, re-scored with the float32 vectors from rag.sqlite as fusion does); raw_recall_at_10 is FAISS's own
 top 10.
 lexical_recall_at_10 is the share of the whole BM25 top 10 (FTS5 scoring every matching row) that the
-BM25 half as shipped finds (above 20,000 matching rows, or 5% of the chunks, it ranks the candidates of
-the rarest terms:
-rag/store/focused_bm25.py). The synthetic texts reuse the words of 800 abstracts, so at 1M every word
-occurs in thousands of chunks: a harder case for that than a real corpus's long tail of rare words.
+BM25 half as shipped finds. From 100,000 chunks that is the index's own postings (rag/store/postings.py,
+lexical_kind "postings"), which score every matching row as FTS5 does, so it is 1.0 unless they are not
+there; without them (lexical_kind "fts5") a query over more than 20,000 rows, or 5% of the chunks, ranks
+only the candidates of its rarest terms (rag/store/focused_bm25.py). The synthetic texts reuse the words
+of 800 abstracts, so at 1M every word occurs in thousands of chunks: many rows to score per query word.
+postings_build_s is the time the build's (or, with --reuse, a kept index without them) postings took.
 peak_rss_mb is the search process's VmHWM.
 `--keep` keeps each index (and its build figures) in --work; `--reuse` measures a kept one again.
 """
@@ -185,6 +187,8 @@ def probe(folder: Path, queries: list[str], qvectors_file: Path) -> dict[str, An
         started = time.perf_counter()
         index.search(q, k=10)
         timings.append(time.perf_counter() - started)
+        if index.store.lexicons.state is not None:
+            index.store.lexicons.state.last = ()   # not the scores the search just made
         started = time.perf_counter()
         focused.append([r for r, _ in index.store.lexical(fts_query(q), DEPTH)][:10])
         lexical.append(time.perf_counter() - started)
@@ -213,6 +217,7 @@ def probe(folder: Path, queries: list[str], qvectors_file: Path) -> dict[str, An
     peak = _peak_rss_mb()
     return {"timings": timings, "lexical": lexical, "raw": raw, "refined": refined, "kind": vectors.kind,
             "retrieval": retrieval, "rebuilt": vectors.rebuilt, "peak_rss_mb": peak,
+            "lexical_kind": "postings" if index.store.lexicons.state is not None else "fts5",
             "lexical_recall_at_10": _lexical_recall(index.store.db, queries, focused)}
 
 
@@ -251,11 +256,30 @@ def build(work: Path, size: int, s: dict[str, Any]) -> dict[str, Any]:
     store = SQLiteStore.open(folder, s["embedder"].name, s["embedder"].name, s["vectors"].shape[1], create=False,
                              write=True)
     VectorIndex.build(store).save(folder, [str(work / f"corpus-{size}")])
+    postings_s = keep_postings(store)
     store.close()
     figures = {"build_s": round(time.perf_counter() - started, 1), "rows_s": round(rows_s, 1),
+               "postings_build_s": postings_s,
                "disk_mb": round(sum(f.stat().st_size for f in folder.iterdir()) / 1e6)}
     (work / f"index-{size}.build.json").write_text(json.dumps(figures))
     return figures
+
+
+def keep_postings(store: Any) -> float | None:
+    """The BM25 postings of the store's commit written as a commit writes them (under the write lock); the
+    seconds that took, or None when they were there already (or the index is below POSTINGS_MIN)."""
+    from rag.store import postings
+    from rag.store.lock import WriteLock
+
+    if postings.read_sidecar(store.folder, store.commit_number()) is not None:
+        return None
+    lock = WriteLock(store.folder, 5.0)
+    try:
+        started = time.perf_counter()
+        kept = postings.keep(store)
+        return round(time.perf_counter() - started, 1) if kept != "none" else None
+    finally:
+        lock.release()
 
 
 def exact_top10(folder: Path, qvectors: Any) -> Any:
@@ -289,6 +313,14 @@ def measure(work: Path, size: int, s: dict[str, Any], reuse: bool = False) -> di
     reused = reuse and (folder / "rag.sqlite").is_file()
     if reused:
         figures = json.loads(kept.read_text()) if kept.is_file() else {"build_s": None, "rows_s": None}
+        from rag.store.sqlite import SQLiteStore
+
+        store = SQLiteStore.open(folder, s["embedder"].name, s["embedder"].name, s["vectors"].shape[1],
+                                 create=False, write=True)
+        built = keep_postings(store)
+        store.close()
+        if built is not None:
+            figures["postings_build_s"] = built
         figures["disk_mb"] = round(sum(f.stat().st_size for f in folder.iterdir()) / 1e6)
     else:
         figures = build(work, size, s)
@@ -318,7 +350,7 @@ def measure(work: Path, size: int, s: dict[str, Any], reuse: bool = False) -> di
             "search_known_vector_p50_ms": _ms(np.array(got.get("retrieval", [0.0])) * 1000, 50),
             "recall_at_10": _recall(got["refined"], exact), "raw_recall_at_10": _recall(got["raw"], exact),
             "cold_search_s": round(cold_s, 2), "cold_search_again_s": [round(c, 2) for c in colds[1:]],
-            "peak_rss_mb": round(got["peak_rss_mb"]), "kind": got["kind"],
+            "peak_rss_mb": round(got["peak_rss_mb"]), "kind": got["kind"], "lexical_kind": got["lexical_kind"],
             "rebuilt": got["rebuilt"], "others_load": round(os.getloadavg()[0], 1)}
 
 
@@ -351,12 +383,12 @@ def main() -> None:
         sys.exit(f"{DATA}: SciFact is absent — it sits beside the checkout (../shared/data/scifact)")
     s = seed(args.work)
     shown = KEYS + ("raw_recall_at_10", "lexical_recall_at_10", "search_known_vector_p50_ms", "cold_search_s",
-                     "cold_search_again_s", "kind")
+                     "cold_search_again_s", "kind", "lexical_kind", "postings_build_s")
     if not args.json:
         print(" | ".join(shown))
     for size in (int(x) for x in args.sizes.split(",")):
         row = measure(args.work, size, s, args.reuse)
-        print(json.dumps(row) if args.json else " | ".join(str(row[k]) for k in shown), flush=True)
+        print(json.dumps(row) if args.json else " | ".join(str(row.get(k)) for k in shown), flush=True)
         if not (args.keep or args.reuse):
             shutil.rmtree(args.work / f"index-{size}", ignore_errors=True)
 

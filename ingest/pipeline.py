@@ -28,7 +28,7 @@ from ingest.scan import Skipped, scan_folder
 from rag.core.errors import RagError
 from rag.core.types import Chunk, Document, content_hash
 from rag.embed.registry import Embedder
-from rag.store.faiss import VectorIndex
+from rag.store import derived
 from rag.store.protocol import Store
 
 EMBED_SLICE = 512   # texts per embed() call in _flush (sorted by length: similar lengths together)
@@ -151,7 +151,7 @@ def ingest_folder(store: Store, folder: Path, registry: dict[str, LoaderSpec],
         store.record_failure(root, entry.source, ("", entry.size, entry.mtime_ns), entry.loader, error)
     # a store that searches its own vectors (PostgreSQL) has no vector file to rebuild
     if (store.commit_number() != start_commit or repaired) and not hasattr(store, "search_vectors"):
-        VectorIndex.update(store)   # writes only this run's adds and removes (rag/store/faiss.py)
+        derived.update(store)   # the vector index and BM25 postings: only this run's adds and removes
     store.checkpoint()
     return _summary(plan, skipped, failures, counts, warnings + load_warnings, started, repaired=repaired)
 

@@ -21,6 +21,7 @@ from rag.embed.choice import embedder_for, embedder_name  # noqa: F401  (embedde
 from rag.embed.registry import Embedder, make_embedder
 from rag.llm.protocol import LLMSettings
 from rag.retrieve.fusion import RetrievalSettings, retrieve, spare_core, started
+from rag.store import derived
 from rag.store.faiss import VectorIndex
 from rag.store.lock import WriteLock
 from rag.store.postgres.url import is_url, state_folder
@@ -235,18 +236,15 @@ class Index:
         return self.store.documents()
 
     def stats(self) -> dict[str, Any]:
-        """`rag ls --stats`: documents, chunks, commit, the files' size on disk and the vector index's kind
-        (flat or ivf-sq8, chosen by size: rag/store/ann.py), read from its sidecar without loading it."""
-        from rag.store.faiss import describe_state
-        from rag.store.vector_files import read_sidecar
-
+        """`rag ls --stats`: documents, chunks, commit, size on disk, and the kinds of the vector index (flat or
+        ivf-sq8: rag/store/ann.py) and of BM25 (FTS5, or postings of its own: rag/store/postings.py)."""
         commit = self.store.commit_number()
-        vectors = describe_state(read_sidecar(self.folder, commit)) if self.local else {"kind": "database"}
+        kinds = derived.describe(self.folder, commit) if self.local else {"vectors": {"kind": "database"},
+                                                                          "lexical": {"kind": "database"}}
         disk = sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file()) if self.local else 0
         store = self.store
         count = cast(SQLiteStore, store).document_count() if self.local else len(store.documents(check=False))
-        return {"documents": count, "chunks": self.store.chunk_count(),
-                "commit": commit, "disk_bytes": disk, "vectors": vectors}
+        return {"documents": count, "chunks": self.store.chunk_count(), "commit": commit, "disk_bytes": disk, **kinds}
 
     def _named(self, path: str) -> list[DocRecord]:
         """The documents `path` can name (as a path on disk, or as a source under any root), looked up by
@@ -280,8 +278,8 @@ class Index:
         try:
             for doc in matches:
                 self.store.remove(doc.root, doc.source)
-            if self.local:   # only the removed ids are written (a delta): rag/store/faiss.py
-                VectorIndex.update(self.store)
+            if self.local:   # only the removed ids are written (deltas): rag/store/derived.py
+                derived.update(self.store)
         finally:
             lock.release()
         return len(matches)

@@ -33,6 +33,7 @@ def repair_index(index: Index, limits: LoaderLimits | None = None) -> RepairOutc
     from ingest.isolation import LoaderLimits
     from ingest.pipeline import IngestOptions, ingest_folder
     from ingest.registry import default_registry
+    from rag.store import postings
     from rag.store.faiss import VectorIndex
 
     store = index.store
@@ -56,6 +57,7 @@ def repair_index(index: Index, limits: LoaderLimits | None = None) -> RepairOutc
     missing = tuple(sorted(str(Path(r, s)) if r else s for r, s, h in done.lost
                            if (r, s) not in present and (r, h) not in present))
     VectorIndex.build(store).save(store.folder, sorted({d.root for d in docs}))
+    postings.keep(store)
     store.checkpoint()
     if missing:
         actions.append(f"removed the damaged rows of {len(missing)} document(s) whose file is not where it was "

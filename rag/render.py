@@ -103,7 +103,7 @@ def print_documents(docs: list[DocRecord]) -> None:
 
 
 def print_stats(stats: dict[str, Any]) -> None:
-    """`rag ls --stats`: the totals, then the vector index (its kind, parameters, base and delta)."""
+    """`rag ls --stats`: the totals, then the vector index (its kind, parameters, base and delta) and BM25's."""
     v = stats["vectors"]
     shape = ", ".join(f"{k} {v[k]}" for k in ("nlist", "nprobe") if k in v)
     delta = f"; +{v['delta_added']} −{v['delta_removed']} since commit {v['base_commit']}" \
@@ -112,6 +112,14 @@ def print_stats(stats: dict[str, Any]) -> None:
                f"{stats['commit']}, {stats['disk_bytes'] / 1e6:.1f} MB on disk")
     click.echo(f"vector index: {v['kind']}{f' ({shape})' if shape else ''}{delta}"
                + (f" (approximate from {v['approximate_from']:,} chunks)" if "approximate_from" in v else ""))
+    lex = stats.get("lexical") or {}
+    if lex.get("kind") == "postings":
+        changed = f"; +{lex['delta_added']} −{lex['delta_removed']} since commit {lex['base_commit']}" \
+            if lex.get("delta_added") or lex.get("delta_removed") else ""
+        click.echo(f"BM25: postings of its own ({lex.get('postings') or 0:,} postings{changed}; kept from "
+                   f"{lex['postings_from']:,} chunks)")
+    elif lex.get("kind") == "fts5":
+        click.echo(f"BM25: FTS5 (postings of its own from {lex['postings_from']:,} chunks)")
 
 
 def _plural(n: int, word: str) -> str:

@@ -75,10 +75,15 @@ class Vocabularies:
         state = tuple(bytes(b) for _, b in db.execute("SELECT id, block FROM chunks_fts_data WHERE id IN (1, 10) "
                                                       "ORDER BY id"))
         if self.known is None or self.known.state != state:
-            sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'chunks_fts'").fetchone()
-            spec = _TOKENIZE.search(str(sql[0]) if sql else "")
-            self.known = Vocabulary(state, spec.group(1) if spec else "")
+            self.known = Vocabulary(state, tokenizer_of(db))
         return self.known
+
+
+def tokenizer_of(db: sqlite3.Connection) -> str:
+    """chunks_fts's tokenizer spec, as its CREATE statement gives it ("" for FTS5's default)."""
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'chunks_fts'").fetchone()
+    spec = _TOKENIZE.search(str(sql[0]) if sql else "")
+    return spec.group(1) if spec else ""
 
 
 def plan(db: sqlite3.Connection, match: str, vocabularies: Vocabularies) -> Plan | None:
@@ -102,6 +107,22 @@ def plan(db: sqlite3.Connection, match: str, vocabularies: Vocabularies) -> Plan
     phrases = tuple((vocab.stems[t][0], max(1e-6, math.log((vocab.rows - counts[t] + 0.5) / (counts[t] + 0.5))))
                     for t in terms)
     return Plan(" OR ".join(f'"{t}"' for t in focus), phrases, vocab.avgdl, vocab.tokenize)
+
+
+def whole(db: sqlite3.Connection, match: str, vocabularies: Vocabularies
+          ) -> tuple[Vocabulary, tuple[tuple[str, float], ...], dict[str, int]] | None:
+    """For a query of quoted terms joined by OR, each one token: the vocabulary, each term's (token, idf) and
+    the rows holding each token (what rag/store/postings.py scores); None for any other query."""
+    if not _ANY_OF.fullmatch(match):
+        return None
+    terms = [t[1:-1] for t in match.split(" OR ")]
+    vocab = vocabularies.current(db)
+    counts = vocab.doc_counts(db, terms)
+    if min(counts.values()) < 0 or vocab.rows == 0:
+        return None
+    phrases = tuple((vocab.stems[t][0], max(1e-6, math.log((vocab.rows - counts[t] + 0.5) / (counts[t] + 0.5))))
+                    for t in terms)
+    return vocab, phrases, {vocab.stems[t][0]: counts[t] for t in terms}
 
 
 def top(db: sqlite3.Connection, plan: Plan, limit: int, title_weight: float) -> list[tuple[int, float]]:

@@ -15,7 +15,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rag.store import journal, rows, schema
+from rag.store import journal, postings, rows, schema
 from rag.store.checksum import contents_digest, digest
 from rag.store.faiss import read_sidecar, remove_newer
 from rag.store.fulltext import rebuild_fulltext
@@ -166,7 +166,9 @@ def repair_store(store: SQLiteStore, report: Report, meta: dict[str, str]) -> Re
             done.actions.append("rebuilt the full-text index from the chunks")
     if report.rollback:
         gone = remove_newer(store.folder, store.commit_number())
+        gone += postings.remove_newer(store.folder, store.commit_number())
         done.lost += [(e.root, e.source, "") for e in report.rollback.lost if e.op == "put"]
         journal.clear(store.folder)
-        done.actions.append("removed the vector files of lost commits" + (f" ({', '.join(gone)})" if gone else ""))
+        done.actions.append("removed the vector and postings files of lost commits"
+                            + (f" ({', '.join(gone)})" if gone else ""))
     return done

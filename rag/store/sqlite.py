@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag.core.errors import IndexFormatError, RagError
 from rag.core.types import Chunk, Document
-from rag.store import focused_bm25, fulltext, journal, maintenance, rows, schema
+from rag.store import focused_bm25, fulltext, journal, maintenance, postings_search, rows, schema
 from rag.store.records import DocRecord, StoredChunk
 from rag.store.schema import DB_ERRORS
 from rag.store.vector_reads import VectorReads
@@ -40,6 +40,7 @@ class SQLiteStore(VectorReads):
         self.writable = writable
         self.format = FORMAT_VERSION
         self.vocabularies = focused_bm25.Vocabularies()   # document frequencies for large BM25 queries
+        self.lexicons = postings_search.Lexicons(folder)          # a large index's own postings (rag/store/postings.py)
 
     @classmethod
     def open(cls, folder: Path, embedder_name: str, embedder_spec: str, dim: int,
@@ -256,14 +257,15 @@ class SQLiteStore(VectorReads):
     @_explained
     def lexical(self, match: str, limit: int, title_weight: float = 2.0) -> list[tuple[int, float]]:
         """BM25 over FTS5 (title and text columns). Higher score is better."""
-        return fulltext.bm25(self.db, match, limit, title_weight, self.vocabularies)
+        return fulltext.bm25(self.db, match, limit, title_weight, self.vocabularies, self.lexicons)
 
     @_explained
     def lexical_for(self, match: str, rows: list[int], title_weight: float = 2.0) -> dict[int, float]:
         """The BM25 score (as `lexical` gives it) of each of `rows` that matches (one query for all of them)."""
-        return fulltext.bm25_for(self.db, match, rows, title_weight, self.vocabularies)
+        return fulltext.bm25_for(self.db, match, rows, title_weight, self.vocabularies, self.lexicons)
 
     def close(self) -> None:
+        self.lexicons.close()
         self.db.close()
 
 
