@@ -25,7 +25,7 @@ process). recall_at_10 is the share of the exact top 10 that the dense side hand
 60, re-scored with the float32 vectors from rag.sqlite as fusion does); raw_recall_at_10 is FAISS's own
 top 10.
 lexical_recall_at_10 is the share of the whole BM25 top 10 (FTS5 scoring every matching row) that the
-BM25 half as shipped finds. From 100,000 chunks that is the index's own postings (rag/store/postings.py,
+BM25 half as shipped finds. From 10,000 chunks that is the index's own postings (rag/store/postings.py,
 lexical_kind "postings"), which score every matching row as FTS5 does, so it is 1.0 unless they are not
 there; without them (lexical_kind "fts5") a query over more than 20,000 rows, or 5% of the chunks, ranks
 only the candidates of its rarest terms (rag/store/focused_bm25.py). The synthetic texts reuse the words

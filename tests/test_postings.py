@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag import Index
@@ -203,4 +204,44 @@ def test_ls_stats_names_the_bm25_side(docs: Path, tmp_path: Path, monkeypatch: p
     index.ingest(docs)
     shown = subprocess.run([str(rag), "ls", "--stats", "--index", str(tmp_path / "idx")], capture_output=True,
                            text=True, check=True).stdout
-    assert "BM25: FTS5 (postings of its own from 100,000 chunks)" in shown, shown
+    assert "BM25: FTS5 (postings of its own from 10,000 chunks)" in shown, shown
+
+
+def test_each_block_of_postings_is_checked_when_first_read(docs: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search checks the directory when it opens the file and each block of postings the first time it reads
+    it: damage in a block no query has read yet is found by the first query that reads it."""
+    monkeypatch.setattr(postings_file, "BLOCK", 256)
+    folder = tmp_path / "idx"
+    index = Index.open(folder, embedder="hashing-128")
+    index.ingest(docs)
+    meta = sidecar(folder, index)
+    index.close()
+    path = postings.post_path(folder, meta["commit"])
+    described = meta["base"]["file"]
+    assert len(described["blocks"]) > 4
+    data = bytearray(path.read_bytes())
+    data[len(data) - 40] ^= 0xFF   # the directory's header: found when the file is opened
+    path.write_bytes(bytes(data))
+    index = Index.open(folder)
+    assert_fts5s_ranking(index)
+    assert index.store.lexicons.state is None and "checksum" in index.store.lexicons.why
+    index.close()
+    data[len(data) - 40] ^= 0xFF
+    path.write_bytes(bytes(data))
+    segment = postings_file.Segment.open(path, described)
+
+    def blocks(token: str) -> set[int]:
+        t = int(segment.order[int(np.searchsorted(segment.keys, np.uint64(postings_file.term_key(token))))])
+        return set(range(int(segment.starts[t]) * 7 // 256, (int(segment.starts[t + 1]) * 7 - 1) // 256 + 1))
+
+    meet, budget = blocks("meet"), blocks("budget") | blocks("review")
+    segment.close()
+    assert not meet & budget
+    data[min(meet) * 256] ^= 0xFF   # a block of "meeting"'s postings
+    path.write_bytes(bytes(data))
+    index = Index.open(folder)
+    assert index.store.lexical(fts_query("budget review"), 5)
+    assert index.store.lexicons.state is not None    # the blocks it read were sound
+    assert_fts5s_ranking(index)                      # the first question reads the damaged block
+    assert index.store.lexicons.state is None and f"block {min(meet)}" in index.store.lexicons.why

@@ -34,7 +34,7 @@ from rag.store.vector_files import file_problem, write_files
 if TYPE_CHECKING:
     import numpy as np
 
-POSTINGS_MIN = 100_000   # chunks: from here on a commit keeps the postings files
+POSTINGS_MIN = 10_000    # chunks: from here on a commit keeps the postings files
 COMPACT_SHARE = 0.05     # a delta above this share of the base (and above COMPACT_MIN rows) rebuilds the base
 COMPACT_MIN = 5_000
 SIDECAR_FORMAT = 1

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 K1, B = 1.2, 0.75
 _MAGIC = b"RAGPOST1"
+BLOCK = 4 << 20         # bytes of postings under one sha256: a search checks those it reads, once
 _BATCH = 4_000_000       # term occurrences turned into postings at a time by a build
 _RECORD = [("row", "<u4"), ("title", "u1"), ("text", "<u2")]   # one posting: 7 bytes
 _ARRAYS = ("keys", "order", "starts", "rows", "lengths", "removed")
@@ -52,7 +53,8 @@ def build_file(db: sqlite3.Connection, table: str, path: Path, removed: np.ndarr
     # one row a term: its occurrences in (row, column, offset) order, a title one as -1 - row
     sql = (f"SELECT term, group_concat(iif(col = 'title', -1 - doc, doc)) FROM temp.rag_post_{name} "
            "GROUP BY term")
-    digest, size = hashlib.sha256(), 0
+    digest, size = hashlib.sha256(), 0   # of the whole file
+    blocks = _Blocks()                    # of each BLOCK of the postings, then of the directory
     keys: list[int] = []
     starts = [0]
     pending: list[tuple[str, str]] = []
@@ -81,6 +83,7 @@ def build_file(db: sqlite3.Connection, table: str, path: Path, removed: np.ndarr
             data = record.tobytes()
             out.write(data)
             digest.update(data)
+            blocks.update(data)
             size += len(data)
             for (word, _), n in zip(pending, per_term.tolist(), strict=True):
                 if n:
@@ -107,20 +110,46 @@ def build_file(db: sqlite3.Connection, table: str, path: Path, removed: np.ndarr
                   "removed": np.asarray(removed if removed is not None else [], dtype=np.int64)}
         header: dict[str, Any] = {"postings": int(starts[-1]), "arrays": {}}
         offset = size
+        block_digests, directory = blocks.finish(), hashlib.sha256()
         for label in _ARRAYS:
             data = arrays[label].tobytes()
             header["arrays"][label] = [offset, str(arrays[label].dtype), len(arrays[label])]
             out.write(data)
             digest.update(data)
+            directory.update(data)
             offset += len(data)
         tail = json.dumps(header).encode()
         tail += len(tail).to_bytes(8, "little") + _MAGIC
         out.write(tail)
         digest.update(tail)
+        directory.update(tail)
         out.flush()
         os.fsync(out.fileno())
     return {"bytes": offset + len(tail), "sha256": digest.hexdigest(), "postings": int(starts[-1]),
-            "rows": len(rows)}
+            "rows": len(rows), "postings_bytes": size, "blocks": block_digests,
+            "directory_sha256": directory.hexdigest()}
+
+
+class _Blocks:
+    """sha256 of each BLOCK bytes of a stream."""
+
+    def __init__(self) -> None:
+        self.done: list[str] = []
+        self.current, self.filled = hashlib.sha256(), 0
+
+    def update(self, data: bytes) -> None:
+        view = memoryview(data)
+        while len(view):
+            part = view[: BLOCK - self.filled]
+            self.current.update(part)
+            self.filled += len(part)
+            view = view[len(part):]
+            if self.filled == BLOCK:
+                self.done.append(self.current.hexdigest())
+                self.current, self.filled = hashlib.sha256(), 0
+
+    def finish(self) -> list[str]:
+        return self.done + ([self.current.hexdigest()] if self.filled else [])
 
 
 
@@ -136,15 +165,22 @@ class Segment:
     removed: np.ndarray   # a delta: base row ids removed since the base
     fd: int = -1
     norms: dict[float, np.ndarray] = field(default_factory=dict)
+    blocks: list[str] = field(default_factory=list)   # the postings' BLOCK digests (its sidecar's), to check
+    checked: set[int] = field(default_factory=set)    # blocks this process has checked
+    split: int = 0                                    # where the postings end (the directory begins)
 
     @classmethod
-    def open(cls, path: Path) -> Segment:
-        """The file's directory; ValueError when it is not a postings file."""
+    def open(cls, path: Path, described: dict[str, Any] | None = None) -> Segment:
+        """The file's directory; ValueError when it is not a postings file. With `described` (its sidecar's
+        entry) the size and the directory's sha256 are checked here, and each block of postings the first time
+        a search reads it (Untrusted when one fails): a search at 1M chunks reads a few of its 550 MB."""
         import numpy as np
 
         fd = os.open(path, os.O_RDONLY)
         try:
             size = os.fstat(fd).st_size
+            if described is not None:
+                _check_directory(fd, size, described, path)
             end = os.pread(fd, 16, size - 16)
             if len(end) != 16 or end[8:] != _MAGIC:
                 raise ValueError("is not a postings file")
@@ -159,7 +195,8 @@ class Segment:
             os.close(fd)
             raise
         segment = cls(path, arrays["keys"], arrays["order"], arrays["starts"], arrays["rows"], arrays["lengths"],
-                      arrays["removed"], fd)
+                      arrays["removed"], fd, blocks=list(described["blocks"]) if described is not None else [],
+                      split=int(described["postings_bytes"]) if described is not None else 0)
         if len(segment.starts) != len(segment.keys) + 1 or len(segment.lengths) != len(segment.rows):
             segment.close()
             raise ValueError("has a directory of the wrong shape")
@@ -176,10 +213,21 @@ class Segment:
         t = int(self.order[at])
         start, end = int(self.starts[t]), int(self.starts[t + 1])
         size = np.dtype(_RECORD).itemsize
+        if self.blocks and end > start:
+            self._check(start * size // BLOCK, (end * size - 1) // BLOCK)
         data = os.pread(self.fd, (end - start) * size, start * size)
         if len(data) != (end - start) * size:
             raise Untrusted(f"{self.path.name} is shorter than its directory says")
         return np.frombuffer(data, dtype=_RECORD)
+
+    def _check(self, first: int, last: int) -> None:
+        for n in range(first, last + 1):
+            if n in self.checked:
+                continue
+            data = os.pread(self.fd, min(BLOCK, self.split - n * BLOCK), n * BLOCK)
+            if n >= len(self.blocks) or hashlib.sha256(data).hexdigest() != self.blocks[n]:
+                raise Untrusted(f"{self.path.name} does not match its checksum (damaged, block {n})")
+            self.checked.add(n)
 
     def norm(self, avgdl: float) -> np.ndarray:
         """k1 · (1 − b + b · length / avgdl) for every row (kept for the last mean length)."""
@@ -191,6 +239,22 @@ class Segment:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+def _check_directory(fd: int, size: int, described: dict[str, Any], path: Path) -> None:
+    """Untrusted unless the file has the size and directory sha256 its sidecar entry `described` names."""
+    try:
+        split, blocks = int(described["postings_bytes"]), described["blocks"]
+        ok = size == described["bytes"] and 0 <= split <= size and len(blocks) == -(-split // BLOCK)
+    except (KeyError, TypeError, ValueError):
+        raise Untrusted(f"{path.name} is not named by its sidecar") from None
+    if ok:
+        digest = hashlib.sha256()
+        for at in range(split, size, BLOCK):
+            digest.update(os.pread(fd, min(BLOCK, size - at), at))
+        ok = digest.hexdigest() == described.get("directory_sha256")
+    if not ok:
+        raise Untrusted(f"{path.name} does not match its checksum (damaged)")
 
 
 def _varints(data: bytes) -> list[int]:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from rag.store.postings import post_path, read_sidecar
 from rag.store.postings_file import K1, Segment, Untrusted
-from rag.store.vector_files import file_problem
 
 if TYPE_CHECKING:
     import numpy as np
@@ -101,8 +100,8 @@ def top(postings: Postings, vocab: Vocabulary, phrases: tuple[tuple[str, float],
         cut = np.flatnonzero(scores >= edge)   # every row tied with the last place, so ties go by row id
     else:
         cut = np.arange(len(rows))
-    best = sorted(zip(rows[cut].tolist(), scores[cut].tolist(), strict=True), key=lambda hit: (-hit[1], hit[0]))
-    return best[:limit]
+    best = cut[np.lexsort((rows[cut], -scores[cut]))[:limit]]
+    return list(zip(rows[best].tolist(), scores[best].tolist(), strict=True))
 
 
 def scores_of(postings: Postings, vocab: Vocabulary, phrases: tuple[tuple[str, float], ...],
@@ -118,22 +117,27 @@ def scores_of(postings: Postings, vocab: Vocabulary, phrases: tuple[tuple[str, f
 
 
 def open_state(folder: Path, meta: dict[str, Any]) -> Postings:
-    """The state `meta` describes, each file checked against its checksum; Untrusted when one fails."""
+    """The state `meta` describes, each file checked against its sidecar (its size and directory here, each
+    block of postings when a search first reads it: rag/store/postings_file.py); Untrusted when one fails."""
     import numpy as np
 
+    opened: list[Segment] = []
     try:
         base_meta, commit = meta["base"], int(meta["commit"])
         files = [(post_path(folder, int(base_meta["commit"])), base_meta["file"])]
         if meta.get("delta"):
             files.append((post_path(folder, commit), meta["delta"]["file"]))
         for path, described in files:
-            why = file_problem(path, described)
-            if why:
-                raise Untrusted(f"{path.name} {why}")
-        base = Segment.open(files[0][0])
-        delta = Segment.open(files[1][0]) if len(files) > 1 else None
-    except (KeyError, TypeError, ValueError, OSError) as exc:
+            if not path.is_file():
+                raise Untrusted(f"{path.name} missing")
+            opened.append(Segment.open(path, described if isinstance(described, dict) else {}))
+    except (KeyError, TypeError, ValueError, OSError, Untrusted) as exc:
+        for segment in opened:
+            segment.close()
+        if isinstance(exc, Untrusted):
+            raise
         raise Untrusted(f"lexicon.{meta.get('commit')}.json: cannot be read ({exc})") from exc
+    base, delta = opened[0], (opened[1] if len(opened) > 1 else None)
     if delta is not None and len(delta.rows) and len(base.rows) and int(delta.rows[0]) <= int(base.rows[-1]):
         base.close()
         delta.close()

@@ -212,11 +212,12 @@ def read_vectors_where(db: sqlite3.Connection, fmt: int, dim: int, where: str,
 
 
 def chunk_ids(db: sqlite3.Connection) -> np.ndarray:
-    """Every chunk's row id, ascending (from the chunks_doc index: no row is read)."""
+    """Every chunk's row id, ascending (from the chunks_doc index: no row is read). SQLite joins them into
+    one string that numpy parses and sorts: 0.25 s at 1M chunks, against 1.1 s for a Python int a row."""
     import numpy as np
 
-    return np.array([r[0] for r in db.execute("SELECT id FROM chunks INDEXED BY chunks_doc ORDER BY id")],
-                    dtype=np.int64)
+    joined = db.execute("SELECT group_concat(id) FROM chunks INDEXED BY chunks_doc").fetchone()[0]
+    return np.sort(np.fromstring(joined, dtype=np.int64, sep=",")) if joined else np.zeros(0, np.int64)
 
 
 def chunk_seq(db: sqlite3.Connection) -> int | None:
