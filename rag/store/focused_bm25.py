@@ -53,13 +53,20 @@ class Vocabulary:
         self.stems: dict[str, list[str]] = {}
         self.counts: dict[str, int] = {}
 
-    def doc_counts(self, db: sqlite3.Connection, terms: list[str]) -> dict[str, int]:
-        """Rows holding each term's token; -1 for a term that is not exactly one token."""
+    def stems_of(self, terms: list[str]) -> dict[str, list[str]]:
+        """The tokens chunks_fts's tokenizer makes of each term (remembered)."""
         todo = [t for t in terms if t not in self.stems]
         if todo:
             self.stems.update(stems(self.tokenize, todo))
+        return {t: self.stems[t] for t in terms}
+
+    def doc_counts(self, db: sqlite3.Connection, terms: list[str]) -> dict[str, int]:
+        """Rows holding each term's token; -1 for a term that is not exactly one token. FTS5's fts5vocab
+        reads a token's whole doclist to count it: about 1.5 ms a token at 1M chunks."""
+        todo = {s for found in self.stems_of(terms).values() for s in found} - self.counts.keys()
+        if todo:
             db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.rag_fts_rows USING fts5vocab(main, chunks_fts, 'row')")
-            for stem in {s for t in todo for s in self.stems[t]} - self.counts.keys():
+            for stem in todo:
                 found = db.execute("SELECT doc FROM temp.rag_fts_rows WHERE term = ?", (stem,)).fetchone()
                 self.counts[stem] = int(found[0]) if found else 0
         return {t: self.counts[self.stems[t][0]] if len(self.stems[t]) == 1 else -1 for t in terms}
@@ -109,20 +116,17 @@ def plan(db: sqlite3.Connection, match: str, vocabularies: Vocabularies) -> Plan
     return Plan(" OR ".join(f'"{t}"' for t in focus), phrases, vocab.avgdl, vocab.tokenize)
 
 
-def whole(db: sqlite3.Connection, match: str, vocabularies: Vocabularies
-          ) -> tuple[Vocabulary, tuple[tuple[str, float], ...], dict[str, int]] | None:
-    """For a query of quoted terms joined by OR, each one token: the vocabulary, each term's (token, idf) and
-    the rows holding each token (what rag/store/postings.py scores); None for any other query."""
+def tokens(db: sqlite3.Connection, match: str, vocabularies: Vocabularies) -> tuple[Vocabulary, tuple[str, ...]] | None:
+    """For a query of quoted terms joined by OR, each one token: the vocabulary and each term's token (what
+    rag/store/postings_search.py scores); None for any other query."""
     if not _ANY_OF.fullmatch(match):
         return None
     terms = [t[1:-1] for t in match.split(" OR ")]
     vocab = vocabularies.current(db)
-    counts = vocab.doc_counts(db, terms)
-    if min(counts.values()) < 0 or vocab.rows == 0:
+    found = vocab.stems_of(terms)
+    if any(len(found[t]) != 1 for t in terms) or vocab.rows == 0:
         return None
-    phrases = tuple((vocab.stems[t][0], max(1e-6, math.log((vocab.rows - counts[t] + 0.5) / (counts[t] + 0.5))))
-                    for t in terms)
-    return vocab, phrases, {vocab.stems[t][0]: counts[t] for t in terms}
+    return vocab, tuple(found[t][0] for t in terms)
 
 
 def top(db: sqlite3.Connection, plan: Plan, limit: int, title_weight: float) -> list[tuple[int, float]]:

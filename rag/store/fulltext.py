@@ -30,9 +30,9 @@ def bm25(db: sqlite3.Connection, match: str, limit: int, title_weight: float,
     try:
         found = _from_postings(db, match, vocabularies, lexicons)
         if found is not None:
-            state, vocab, phrases, counts = found
+            state, vocab, tokens = found
             try:
-                return postings.top(state, vocab, phrases, counts, limit, title_weight)
+                return postings.top(state, vocab, tokens, limit, title_weight)
             except postings.Untrusted as exc:
                 lexicons.set_aside(str(exc))  # type: ignore[union-attr]
         focus = focused_bm25.plan(db, match, vocabularies)
@@ -57,9 +57,9 @@ def bm25_for(db: sqlite3.Connection, match: str, row_ids: list[int], title_weigh
     try:
         found = _from_postings(db, match, vocabularies, lexicons)
         if found is not None:
-            state, vocab, phrases, counts = found
+            state, vocab, tokens = found
             try:
-                return postings.scores_of(state, vocab, phrases, counts, [int(r) for r in row_ids], title_weight)
+                return postings.scores_of(state, vocab, tokens, [int(r) for r in row_ids], title_weight)
             except postings.Untrusted as exc:
                 lexicons.set_aside(str(exc))  # type: ignore[union-attr]
         focus = focused_bm25.plan(db, match, vocabularies)
@@ -74,7 +74,7 @@ def bm25_for(db: sqlite3.Connection, match: str, row_ids: list[int], title_weigh
 
 
 def _from_postings(db: sqlite3.Connection, match: str, vocabularies: Vocabularies, lexicons: Lexicons | None
-                   ) -> tuple[postings.Postings, Vocabulary, tuple[tuple[str, float], ...], dict[str, int]] | None:
+                   ) -> tuple[postings.Postings, Vocabulary, tuple[str, ...]] | None:
     """The commit's postings and the query's terms as they score it, when both are there and the postings
     were made from this very state of chunks_fts (its structure record's digest) with its row count; None to
     ask FTS5."""
@@ -84,17 +84,17 @@ def _from_postings(db: sqlite3.Connection, match: str, vocabularies: Vocabularie
     state = lexicons.current(int(commit[0]) if commit else 0)
     if state is None:
         return None
-    terms = focused_bm25.whole(db, match, vocabularies)
+    terms = focused_bm25.tokens(db, match, vocabularies)
     if terms is None:
         return None
-    vocab, phrases, counts = terms
+    vocab, tokens = terms
     if fts_digest(vocab.state) != state.fts_state:
         lexicons.set_aside(f"lexicon.{state.commit}.json was made from another state of the full-text index")
         return None
     if vocab.rows != state.rows:
         lexicons.set_aside(f"the postings hold {state.rows} rows, FTS5 {vocab.rows}")
         return None
-    return state, vocab, phrases, counts
+    return state, vocab, tokens
 
 
 class Busy(Exception):

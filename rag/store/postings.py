@@ -6,16 +6,19 @@ scores (finding 80% of the whole top 10). From `POSTINGS_MIN` chunks a commit al
 (row, occurrences in the title, in the text) and each row's length in tokens, read from chunks_fts itself
 (fts5vocab), so the tokens are FTS5's own. A query then reads only its terms' postings and scores every row
 that holds one, exactly as FTS5 would (k1 = 1.2, b = 0.75, FTS5's idf, a title occurrence counting
-`title_weight` times): the same ranking as FTS5's whole query, at a few ms a term.
+`title_weight` times; a term's idf from its live postings, the mean length from FTS5's own record): the
+same ranking as FTS5's whole query, at a few ms a term.
 
 Files, like the vector index's (rag/store/vector_files.py): `lexicon.N.json` for commit N names a base
 `lexicon.B.post` (B ≤ N) and, when N > B, a delta `lexicon.N.post` holding the rows added since B and the ids
 removed since. Each is written to a temporary name, fsynced and renamed, the sidecar last, and carries its
-size and sha256 there: a file that does not match is not used. Nothing is trusted beyond that either: the
-row count must be FTS5's, and each term's postings must hold as many live rows as FTS5 says the term is in;
-a state that fails is set aside and BM25 goes back to FTS5 (rag/store/fulltext.py) until the next commit
-writes a new one. This module keeps the files; rag/store/postings_file.py is their format (built and read),
-rag/store/postings_search.py the scoring.
+size and sha256s there (the whole file's, checked by the commit that derives a delta from it; its
+directory's and each 4 MiB block's, checked by searches as they read them): a file that does not match is
+not used. Nor is a state made from another state of chunks_fts (the sidecar keeps a digest of its
+structure record, which every write changes: a rolled-back or older commit's postings never pass), or
+whose row count is not FTS5's. A state that fails is set aside and BM25 goes back to FTS5
+(rag/store/fulltext.py) until the next commit writes a new one. This module keeps the files;
+rag/store/postings_file.py is their format (built and read), rag/store/postings_search.py the scoring.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ exactly as FTS5's bm25() scores the whole query, and the state a store has open.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,55 +28,57 @@ class Postings:
     delta: Segment | None
     dead: np.ndarray | None      # a mask over base.rows: removed since the base
     fts_state: str = ""          # fts_digest of the chunks_fts these postings were made from
-    last: tuple[Any, ...] = ()   # (query, title weight, avgdl) and its scores (rows, scores), for `scores_of`
+    last: tuple[Any, ...] = ()   # (tokens, title weight, avgdl) and their scores (rows, scores), for `scores_of`
 
     @property
     def rows(self) -> int:
         gone = int(self.dead.sum()) if self.dead is not None else 0
         return len(self.base.rows) - gone + (len(self.delta.rows) if self.delta is not None else 0)
 
-    def score(self, phrases: tuple[tuple[str, float], ...], counts: dict[str, int], avgdl: float,
-              title_weight: float) -> tuple[np.ndarray, np.ndarray]:
-        """(row ids, BM25 scores) of every row holding a term of `phrases` (token, idf). `counts` is FTS5's
-        number of rows holding each token: postings that disagree raise Untrusted."""
+    def score(self, tokens: tuple[str, ...], avgdl: float, title_weight: float) -> tuple[np.ndarray, np.ndarray]:
+        """(row ids, BM25 scores) of every row holding one of the query's `tokens`, as FTS5 scores them: each
+        token's idf from the rows holding it (here: its live postings), a token twice in the query counted
+        twice, a row's length against `avgdl` (FTS5's own mean)."""
         import numpy as np
 
-        key = (phrases, title_weight, avgdl)
+        key = (tokens, title_weight, avgdl)
         if self.last and self.last[0] == key:
             return self.last[1], self.last[2]
-        found_rows, found_scores = [], []
-        left = dict(counts)   # rows FTS5 says hold each token, less those found live here
-        for segment in (self.base, self.delta):
-            if segment is None or not len(segment.rows):
-                continue
-            acc = np.zeros(len(segment.rows), dtype=np.float64)
-            norm = segment.norm(avgdl)
-            dead = self.dead if segment is self.base else None
-            counted: set[str] = set()
-            for token, idf in phrases:
-                record = segment.postings(token)
+        segments = [s for s in (self.base, self.delta) if s is not None and len(s.rows)]
+        found = {t: [(s, s.postings(t)) for s in segments] for t in dict.fromkeys(tokens)}
+        idf, total = {}, self.rows
+        for token, parts in found.items():
+            held = 0
+            for segment, record in parts:
                 if record is None:
                     continue
                 at = record["row"].astype(np.intp)
                 if at.size and int(at[-1]) >= len(segment.rows):
                     raise Untrusted(f"{segment.path.name} names a row it does not hold")
+                dead = self.dead if segment is self.base else None
+                held += len(at) - (int(np.count_nonzero(dead[at])) if dead is not None else 0)
+            idf[token] = max(1e-6, math.log((total - held + 0.5) / (held + 0.5)))
+        found_rows, found_scores = [], []
+        for n, segment in enumerate(segments):
+            acc = np.zeros(len(segment.rows), dtype=np.float64)
+            norm = segment.norm(avgdl)
+            for token in tokens:
+                record = found[token][n][1]
+                if record is None:
+                    continue
+                at = record["row"].astype(np.intp)
                 f = record["text"].astype(np.float64)
                 f += title_weight * record["title"]
                 part = norm.take(at)   # idf · f · (k1 + 1) / (f + norm), in place
                 part += f
                 np.divide(f, part, out=part)
-                part *= idf * (K1 + 1)
+                part *= idf[token] * (K1 + 1)
                 acc[at] += part
-                if token not in counted:   # a token twice in the query (two words, one stem) scores twice
-                    counted.add(token)
-                    left[token] = left.get(token, 0) - len(at) + (int(dead[at].sum()) if dead is not None else 0)
-            if dead is not None:
-                acc[dead] = 0.0
+            if segment is self.base and self.dead is not None:
+                acc[self.dead] = 0.0
             hit = np.flatnonzero(acc > 0)
             found_rows.append(segment.rows[hit])
             found_scores.append(acc[hit])
-        if any(left.values()):
-            raise Untrusted("a term's postings do not hold the rows FTS5 counts for it")
         # ascending: each segment's rows are, and a delta's rows all come after its base's (ids are not reused)
         rows = np.concatenate(found_rows) if found_rows else np.zeros(0, dtype=np.int64)
         scores = np.concatenate(found_scores) if found_scores else np.zeros(0)
@@ -88,12 +91,12 @@ class Postings:
             self.delta.close()
 
 
-def top(postings: Postings, vocab: Vocabulary, phrases: tuple[tuple[str, float], ...], counts: dict[str, int],
-        limit: int, title_weight: float) -> list[tuple[int, float]]:
+def top(postings: Postings, vocab: Vocabulary, tokens: tuple[str, ...], limit: int,
+        title_weight: float) -> list[tuple[int, float]]:
     """The best `limit` (row, score), as FTS5 orders the whole query (ties by row id)."""
     import numpy as np
 
-    rows, scores = postings.score(phrases, counts, vocab.avgdl, title_weight)
+    rows, scores = postings.score(tokens, vocab.avgdl, title_weight)
     if len(rows) > limit:
         cut = np.argpartition(-scores, limit - 1)[:limit]
         edge = scores[cut].min()
@@ -104,12 +107,12 @@ def top(postings: Postings, vocab: Vocabulary, phrases: tuple[tuple[str, float],
     return list(zip(rows[best].tolist(), scores[best].tolist(), strict=True))
 
 
-def scores_of(postings: Postings, vocab: Vocabulary, phrases: tuple[tuple[str, float], ...],
-              counts: dict[str, int], row_ids: list[int], title_weight: float) -> dict[int, float]:
+def scores_of(postings: Postings, vocab: Vocabulary, tokens: tuple[str, ...], row_ids: list[int],
+              title_weight: float) -> dict[int, float]:
     """The score of each of `row_ids` that holds a query term."""
     import numpy as np
 
-    rows, scores = postings.score(phrases, counts, vocab.avgdl, title_weight)
+    rows, scores = postings.score(tokens, vocab.avgdl, title_weight)
     asked = np.array(row_ids, dtype=np.int64)
     at = np.minimum(np.searchsorted(rows, asked), max(len(rows) - 1, 0))
     held = (rows[at] == asked) if len(rows) else np.zeros(len(asked), dtype=bool)
