@@ -57,6 +57,7 @@ def repair_index(index: Index, limits: LoaderLimits | None = None) -> RepairOutc
     missing = tuple(sorted(str(Path(r, s)) if r else s for r, s, h in done.lost
                            if (r, s) not in present and (r, h) not in present))
     VectorIndex.build(store).save(store.folder, sorted({d.root for d in docs}))
+    postings.drop_others(store.folder, set())   # and BM25's postings, as a new base
     postings.keep(store)
     store.checkpoint()
     if missing:

@@ -227,3 +227,23 @@ def test_each_block_of_postings_is_checked_when_first_read(docs: Path, tmp_path:
     assert index.store.lexicons.state is not None    # the blocks it read were sound
     assert_fts5s_ranking(index)                      # the first question reads the damaged block
     assert index.store.lexicons.state is None and f"block {min(meet)}" in index.store.lexicons.why
+
+
+def test_rag_check_names_damaged_postings_and_repair_rebuilds_them(docs: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    index = Index.open(folder, embedder="hashing-128")
+    index.ingest(docs)
+    assert index.check().ok
+    path = postings.post_path(folder, sidecar(folder, index)["commit"])
+    index.close()
+    data = bytearray(path.read_bytes())
+    data[10] ^= 0xFF
+    path.write_bytes(bytes(data))
+    index = Index.open(folder, read_only=False)
+    report = index.check()
+    found = [f for f in report.findings if f.part == "postings"]
+    assert not report.ok and found and path.name in found[0].problem and "--repair" in found[0].problem
+    index.repair()
+    assert index.check().ok
+    assert_fts5s_ranking(index)
+    assert index.store.lexicons.state is not None

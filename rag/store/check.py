@@ -6,7 +6,9 @@
    its parts, so a lost or moved chunk shows), every vector's length and norm;
 4. the vector files of the current commit against their sidecar's checksums and against SQLite (ids,
    every vector: rag/store/vector_check.py);
-5. the commit journal and the vector files against the database's commit (a lost WAL is a rollback).
+5. the BM25 postings of the current commit (rag/store/postings.py): their checksums, the full-text state
+   they were made from, their row count;
+6. the commit journal and the vector files against the database's commit (a lost WAL is a rollback).
 A format 1 index (no checksums) is reported as such; `rag check --repair` (repair.py) adds them.
 """
 
@@ -16,7 +18,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.store import journal, rows
+from rag.store import journal, postings, rows
 from rag.store.checksum import contents_digest
 from rag.store.fulltext import Busy, fts_problem, fts_rows
 from rag.store.records import DocRecord
@@ -26,7 +28,7 @@ from rag.store.vector_check import vector_problems
 
 @dataclass(frozen=True)
 class Finding:
-    part: str                      # sqlite | rows | fts | vectors | rollback | journal | format
+    part: str                      # sqlite | rows | fts | vectors | postings | rollback | journal | format
     problem: str
     sources: tuple[str, ...] = ()  # the documents it touches, where known
     damage: bool = True            # False: a note (nothing wrong with the results)
@@ -162,6 +164,7 @@ def check_index(db: sqlite3.Connection, folder: Path, fmt: int, dim: int, commit
         findings.append(Finding("fts", f"the full-text rows cannot be read ({exc})"))
     if not scan.unreadable:
         findings += check_vectors(db, folder, fmt, dim, commit)
+        findings += [Finding("postings", p, damage=d) for p, d in postings.problems(db, folder, commit, scan.chunks)]
     lost = journal.rollback(folder, commit)
     if lost:
         findings.append(Finding("rollback", lost.describe(folder), tuple(sorted({e.source for e in lost.lost}))))

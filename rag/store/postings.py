@@ -212,3 +212,27 @@ def describe_state(folder: Path, commit: int) -> dict[str, Any]:
             "postings": ((meta.get("base") or {}).get("file") or {}).get("postings"),
             "delta_added": delta.get("added", 0), "delta_removed": delta.get("removed", 0),
             "postings_from": POSTINGS_MIN}
+
+
+def problems(db: sqlite3.Connection, folder: Path, commit: int, chunks: int) -> list[tuple[str, bool]]:
+    """(problem, damage) for the BM25 postings of `commit` (`rag check`): each file whole against its sha256,
+    the full-text state it was made from and its row count against rag.sqlite's."""
+    meta = read_sidecar(folder, commit)
+    if meta is None:
+        return [(f"no BM25 postings for commit {commit} (kept from {POSTINGS_MIN:,} chunks) — BM25 comes from "
+                 "FTS5 until the next commit or --repair writes them", False)] if chunks >= POSTINGS_MIN else []
+    fix = " — --repair rebuilds them (BM25 comes from FTS5 meanwhile)"
+    try:
+        files = [(post_path(folder, int(meta["base"]["commit"])), meta["base"]["file"])]
+        if meta.get("delta"):
+            files.append((post_path(folder, commit), meta["delta"]["file"]))
+    except (KeyError, TypeError, ValueError):
+        return [(f"{sidecar_path(folder, commit).name} cannot be read{fix}", True)]
+    found = [(f"{path.name} {why}{fix}", True) for path, described in files if (why := file_problem(path, described))]
+    if meta.get("fts_state") != fts_state(db):
+        found.append((f"{sidecar_path(folder, commit).name} was made from another state of the full-text index{fix}",
+                      True))
+    elif meta.get("rows") != chunks:
+        found.append((f"{sidecar_path(folder, commit).name} holds {meta.get('rows')} rows, rag.sqlite {chunks}{fix}",
+                      True))
+    return found
