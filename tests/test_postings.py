@@ -247,3 +247,34 @@ def test_rag_check_names_damaged_postings_and_repair_rebuilds_them(docs: Path, t
     assert index.check().ok
     assert_fts5s_ranking(index)
     assert index.store.lexicons.state is not None
+
+
+def test_a_reader_that_sees_the_commit_before_its_postings_uses_them_once_written(docs: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    index = Index.open(folder, embedder="hashing-128")
+    index.ingest(docs)
+    side = postings.sidecar_path(folder, index.store.commit_number())
+    index.close()
+    kept = side.read_bytes()
+    side.unlink()   # as between the writer's commit and its sidecar
+    index = Index.open(folder)
+    assert_fts5s_ranking(index)
+    assert index.store.lexicons.state is None and not index.store.lexicons.why
+    side.write_bytes(kept)
+    assert_fts5s_ranking(index)
+    assert index.store.lexicons.state is not None
+
+
+def test_keeping_a_commit_twice_keeps_its_state(docs: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    index = Index.open(folder, embedder="hashing-128")
+    index.ingest(docs)
+    before = {p.name: p.read_bytes() for p in folder.glob("lexicon.*")}
+    assert postings.keep(index.store) == "kept"
+    (docs / "airships.md").write_text("# Airships\n\nZeppelins crossed the Atlantic in 1928.\n")
+    index.ingest(docs)
+    assert postings.keep(index.store) == "kept"   # its delta stays, and so does its base
+    after = {p.name: p.read_bytes() for p in folder.glob("lexicon.*")}
+    assert {n: b for n, b in after.items() if n in before} == {n: b for n, b in before.items() if n.endswith(".post")}
+    assert_fts5s_ranking(index)
+    assert index.store.lexicons.state is not None

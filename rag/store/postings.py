@@ -116,7 +116,11 @@ def update(db: sqlite3.Connection, folder: Path, commit: int, seq: int | None, l
         return "none"
     older = _newest_state(folder, commit)
     meta: dict[str, Any] | None = None
-    if older is not None and older.get("base", {}).get("seq") is not None:
+    if older is not None and older.get("commit") == commit and older.get("rows") == len(live) \
+            and older.get("fts_state") == fts_state(db) and not problems(db, folder, commit, len(live)):
+        return "kept"   # this commit's state is there already (a repair run that changed nothing)
+    if older is not None and older.get("base", {}).get("seq") is not None \
+            and int(older["base"].get("commit", commit)) != commit:   # a delta never replaces its base
         base_meta = older["base"]
         base_path = post_path(folder, int(base_meta["commit"]))
         if not file_problem(base_path, base_meta.get("file")):   # all of it: a delta on a damaged base is no use

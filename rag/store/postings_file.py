@@ -77,7 +77,10 @@ def build_file(db: sqlite3.Connection, table: str, path: Path, removed: np.ndarr
             if len(titles) and (titles.max() > 255 or texts.max() > 65535):
                 return False
             record = np.empty(int(first.sum()), dtype=_RECORD)
-            record["row"] = np.searchsorted(rows, row[first])
+            at = np.minimum(np.searchsorted(rows, row[first]), max(len(rows) - 1, 0))
+            if len(at) and not np.array_equal(rows[at], row[first]):   # a row FTS5 has no length for
+                return False
+            record["row"] = at
             record["title"], record["text"] = titles, texts
             per_term = np.bincount(term[first], minlength=len(pending))
             data = record.tobytes()

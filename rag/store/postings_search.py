@@ -167,9 +167,12 @@ class Lexicons:
         self.why = ""   # why the current commit has no usable postings ("" when it has, or needs none)
 
     def current(self, commit: int) -> Postings | None:
+        """The state of `commit`. Its sidecar is looked for again on each call until it is there: the writer
+        writes it after the commit, so a reader may see the commit first."""
         if commit != self.commit:
             self.close()
             self.commit = commit
+        if self.state is None and not self.why:
             meta = read_sidecar(self.folder, commit)
             if meta is not None:
                 try:

@@ -40,7 +40,7 @@ class SQLiteStore(VectorReads):
         self.writable = writable
         self.format = FORMAT_VERSION
         self.vocabularies = focused_bm25.Vocabularies()   # document frequencies for large BM25 queries
-        self.lexicons = postings_search.Lexicons(folder)          # a large index's own postings (rag/store/postings.py)
+        self.lexicons = postings_search.Lexicons(folder)   # a large index's own postings (rag/store/postings.py)
 
     @classmethod
     def open(cls, folder: Path, embedder_name: str, embedder_spec: str, dim: int,
