@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -278,3 +279,16 @@ def test_keeping_a_commit_twice_keeps_its_state(docs: Path, tmp_path: Path) -> N
     assert {n: b for n, b in after.items() if n in before} == {n: b for n, b in before.items() if n.endswith(".post")}
     assert_fts5s_ranking(index)
     assert index.store.lexicons.state is not None
+
+
+def test_postings_that_cannot_be_written_leave_the_ingest_whole(docs: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*_: object, **__: object) -> dict:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(postings, "build_file", fail)
+    index = Index.open(tmp_path / "idx", embedder="hashing-128")
+    summary = index.ingest(docs)
+    assert summary.added == 5 and not list((tmp_path / "idx").glob("lexicon.*"))
+    assert_fts5s_ranking(index)
+    assert index.store.lexicons.state is None

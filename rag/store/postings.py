@@ -23,6 +23,7 @@ rag/store/postings_file.py is their format (built and read), rag/store/postings_
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -101,8 +102,9 @@ def keep(store: object) -> str:
     try:
         with src.transaction(write=False):
             return update(src.db, src.folder, src.commit_number(), src.chunk_seq(), src.chunk_ids())
-    except (OSError, RagError):
-        drop_others(src.folder, set())
+    except (OSError, RagError, ValueError, sqlite3.Error):   # derived: without them BM25 comes from FTS5
+        with contextlib.suppress(OSError):
+            drop_others(src.folder, set())
         return "none"
 
 

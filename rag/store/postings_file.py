@@ -66,6 +66,8 @@ def build_file(db: sqlite3.Connection, table: str, path: Path, removed: np.ndarr
                 return True
             counts = [text.count(",") + 1 for _, text in pending]
             values = np.fromstring(",".join(text for _, text in pending), dtype=np.int64, sep=",")
+            if len(values) != sum(counts):
+                return False
             term = np.repeat(np.arange(len(pending)), counts)
             title = values < 0
             row = np.where(title, -1 - values, values)
