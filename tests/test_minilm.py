@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.core.cpu import usable_cores
 from rag.embed.bert import MeanPooledBert
 from rag.embed.minilm_numpy import NumpyBertEmbedder, _softmax_v, gelu
 from rag.embed.registry import BundledMiniLM
@@ -111,10 +112,21 @@ def test_torch_path_imports_neither_transformers_nor_sentence_transformers(folde
 
 
 @pytest.mark.slow
+def test_query_threads_do_not_change_the_vectors(folder: Path) -> None:
+    """Queries run on two onnxruntime threads: each query's vector is the one a single thread gives, bit for bit."""
+    pytest.importorskip("onnxruntime")
+    from rag.embed.minilm_onnx import OnnxBertEmbedder
+
+    one, two = (OnnxBertEmbedder(folder, "all-MiniLM-L6-v2", threads=t) for t in (1, 2))
+    for text in TEXTS:
+        assert np.array_equal(one.embed([text]), two.embed([text]))
+
+
+@pytest.mark.slow
 def test_bundled_switches_to_its_bulk_path_on_big_calls_only(folder: Path, numpy_embedder: NumpyBertEmbedder) -> None:
     pytest.importorskip("onnxruntime")
     bundled = BundledMiniLM(folder, bulk_tokens=300)
-    assert type(bundled._small).__name__ == "OnnxBertEmbedder" and bundled._small.threads == 1
+    assert type(bundled._small).__name__ == "OnnxBertEmbedder" and bundled._small.threads == min(2, usable_cores())
     small = bundled.embed(TEXTS[:3])  # a few tokens: the small path
     assert bundled._bulk is None
     big = bundled.embed(TEXTS)  # ~1,000 tokens: the bulk path from here on (float32: onnxruntime, every core)

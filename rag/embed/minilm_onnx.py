@@ -173,8 +173,8 @@ def bert_graph(weights: Weights, cfg: BertConfig) -> Graph:
 class OnnxBertEmbedder(MeanPooledBert):
     """MeanPooledBert on onnxruntime: each `_forward` batch (sorted by length) is right-padded to its
     longest sequence; attention skips the padding (the Attention op's lengths), the pooling ignores it.
-    `threads` is the session's intra-op thread count: 1 for queries (the other core ranks BM25 meanwhile,
-    rag/retrieve/fusion.py), the process's cores for bulk embedding."""
+    `threads` is the session's intra-op thread count: up to two for queries (registry.QUERY_THREADS), the
+    process's cores for bulk embedding. The vectors are the same whatever the count."""
 
     def __init__(self, folder: Path, name: str, threads: int = 1) -> None:
         self.threads = threads
