@@ -12,6 +12,7 @@ documents are set aside and read again from their files, and a damaged full-text
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -151,9 +152,15 @@ def ingest_folder(store: Store, folder: Path, registry: dict[str, LoaderSpec],
         store.record_failure(root, entry.source, ("", entry.size, entry.mtime_ns), entry.loader, error)
     # a store that searches its own vectors (PostgreSQL) has no vector file to rebuild
     if (store.commit_number() != start_commit or repaired) and not hasattr(store, "search_vectors"):
-        derived.update(store)   # the vector index and BM25 postings: only this run's adds and removes
+        # the vector index and BM25 postings: only this run's adds and removes (a base at 1M chunks: minutes)
+        derived.update(store, _note if options.progress else None)
     store.checkpoint()
     return _summary(plan, skipped, failures, counts, warnings + load_warnings, started, repaired=repaired)
+
+
+def _note(what: str) -> None:
+    """A line on stderr, where the progress bar was, for a step that may take a while after it."""
+    print(f"ingest: {what}…", file=sys.stderr, flush=True)
 
 
 def _set_aside_damage(store: Store, root: str, only: str | None, dry_run: bool) -> tuple[list[str], list[str]]:

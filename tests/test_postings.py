@@ -292,3 +292,34 @@ def test_postings_that_cannot_be_written_leave_the_ingest_whole(docs: Path, tmp_
     assert summary.added == 5 and not list((tmp_path / "idx").glob("lexicon.*"))
     assert_fts5s_ranking(index)
     assert index.store.lexicons.state is None
+
+
+def test_an_ingest_says_when_it_builds_a_new_base(docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A new base of the vector index or of the postings takes a minute or more at 1M chunks, after the bar is
+    gone: the ingest says so first. A commit that only writes deltas says nothing, nor does a small index."""
+    from rag.store import derived
+
+    index = Index.open(tmp_path / "idx", embedder="hashing-128")
+    index.ingest(docs, progress=True)
+    assert "building" not in capsys.readouterr().err   # below NOTE_FROM chunks: a base takes a few seconds
+    monkeypatch.setattr(derived, "NOTE_FROM", 1)
+    (docs / "airships.md").write_text("# Airships\n\nZeppelins crossed the Atlantic in 1928.\n")
+    monkeypatch.setattr(postings, "COMPACT_MIN", 0)   # any delta is too large: a new postings base
+    monkeypatch.setattr(postings, "COMPACT_SHARE", 0.0)
+    index.ingest(docs, progress=True)
+    err = capsys.readouterr().err
+    rows = index.store.chunk_count()
+    assert f"ingest: building BM25 postings of {rows:,} chunks (a new base)…" in err
+    assert "vector index" not in err   # its delta was written (vectors compact past COMPACT_MIN = 5,000 rows)
+    (docs / "balloons.md").write_text("# Balloons\n\nThe first crewed balloon flight was in 1783.\n")
+    monkeypatch.setattr(postings, "COMPACT_MIN", 5_000)
+    monkeypatch.setattr(postings, "COMPACT_SHARE", 0.05)
+    index.ingest(docs, progress=True)
+    assert "building" not in capsys.readouterr().err   # deltas only
+    shutil.rmtree(tmp_path / "idx2", ignore_errors=True)
+    fresh = Index.open(tmp_path / "idx2", embedder="hashing-128")
+    fresh.ingest(docs, progress=True)
+    err = capsys.readouterr().err
+    assert "ingest: building the vector index from every chunk (a new base)…" in err
+    assert f"ingest: building BM25 postings of {fresh.store.chunk_count():,} chunks (a new base)…" in err

@@ -87,7 +87,6 @@ class VectorIndex:
         gone = len(self.removed) if self.removed is not None else 0
         return int(self.index.ntotal) - gone + (int(self.delta.ntotal) if self.delta is not None else 0)
 
-    # --- building -------------------------------------------------------------------------------
     @classmethod
     def build(cls, store: Store, why: str = "") -> VectorIndex:
         """A new base from every vector in SQLite, read in one snapshot, BATCH rows at a time."""
@@ -124,13 +123,15 @@ class VectorIndex:
         return cls(index, commit, why, kind, params, meta=meta, files=files)
 
     @classmethod
-    def update(cls, store: Store, roots: list[str] | None = None) -> VectorIndex:
-        """After a commit (under the write lock): save its state, as a delta when the base allows, else a base."""
+    def update(cls, store: Store, roots: list[str] | None = None, before_base: Any = None) -> VectorIndex:
+        """After a commit (under the write lock): save its state, as a delta if the base allows, else a base."""
         src = cast(VectorSource, store)
         roots = roots if roots is not None else src.roots()
         newest = _newest_state(src.folder, src.commit_number())
         state = cls.derive(src, newest) if newest is not None else None
         if state is None:
+            if before_base is not None:
+                before_base()
             state = cls.build(store)
         state.save(src.folder, roots)
         return state
@@ -167,7 +168,6 @@ class VectorIndex:
                 "delta": {"file": name.name, "added": len(added), "removed": len(removed), **describe(blob)}}
         return cls(None, commit, "", kind, older.get("params") or {}, meta=meta, files={name: blob})
 
-    # --- loading --------------------------------------------------------------------------------
     @classmethod
     def load(cls, store: Store, save: bool = True) -> VectorIndex:
         """The saved state of the store's current commit if it checks out; else one derived from the newest

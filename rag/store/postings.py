@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import sqlite3
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -93,7 +94,7 @@ class PostingsSource(Protocol):
     def chunk_seq(self) -> int | None: ...
 
 
-def keep(store: object) -> str:
+def keep(store: object, note: Callable[[str], None] | None = None) -> str:
     """After a commit of a local index, under its write lock: its postings state written (see update), in one
     read snapshot of rag.sqlite. A folder that cannot be written keeps none (BM25 then comes from FTS5)."""
     from rag.core.errors import RagError
@@ -101,16 +102,18 @@ def keep(store: object) -> str:
     src = cast(PostingsSource, store)
     try:
         with src.transaction(write=False):
-            return update(src.db, src.folder, src.commit_number(), src.chunk_seq(), src.chunk_ids())
+            return update(src.db, src.folder, src.commit_number(), src.chunk_seq(), src.chunk_ids(), note)
     except (OSError, RagError, ValueError, sqlite3.Error):   # derived: without them BM25 comes from FTS5
         with contextlib.suppress(OSError):
             drop_others(src.folder, set())
         return "none"
 
 
-def update(db: sqlite3.Connection, folder: Path, commit: int, seq: int | None, live: np.ndarray) -> str:
+def update(db: sqlite3.Connection, folder: Path, commit: int, seq: int | None, live: np.ndarray,
+           note: Callable[[str], None] | None = None) -> str:
     """After a commit (under the write lock, `live` the chunk row ids): write its postings state, as a delta
-    when the newest base allows, else a new base, or none below POSTINGS_MIN chunks. What was written."""
+    when the newest base allows, else a new base (`note` told first: about 80 s at 1M chunks), or none below
+    POSTINGS_MIN chunks. What was written."""
     import numpy as np
 
     if len(live) < POSTINGS_MIN or seq is None:
@@ -143,6 +146,8 @@ def update(db: sqlite3.Connection, folder: Path, commit: int, seq: int | None, l
                         meta = {**older, "commit": commit, "rows": len(live), "fts_state": fts_state(db),
                                 "delta": {"file": described, "added": len(added), "removed": len(removed)}}
     if meta is None:
+        if note is not None:
+            note(f"building BM25 postings of {len(live):,} chunks (a new base)")
         target = post_path(folder, commit)
         described = _written(folder, target, lambda tmp: build_file(db, "chunks_fts", tmp))
         if not described or described["rows"] != len(live):
