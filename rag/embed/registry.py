@@ -181,8 +181,9 @@ QUERY_THREADS = 2
 """The small path's onnxruntime threads (at most the cores this process may use). SciFact's test claims
 (21 tokens p50), 2-core AVX2 EPYC, the same vectors bit for bit: 9.9 ms p50 (p95 17.0) on two threads
 against 16.0 (29.6) on one; with one busy process beside, 12.9 against 16.5; with two, 17.6 against 25.6.
-Warm `Index.search` on SciFact, k=5: 22.2 ms p50 against 26.0-28.2. At 1M chunks, where BM25 (~41 ms)
-outlasts the embedding and FAISS beside it, the second thread slows BM25 a little: 91.8 against 87.5-88.6."""
+Warm `Index.search`, interleaved query by query in one process: SciFact k=5 26.3 ms p50 against 29.8 (the
+same hits for all 300 claims); 1M chunks k=10, where BM25 (~41 ms) outlasts the embedding and FAISS beside
+it, 80.9 against 86.3."""
 
 
 def _small_embedder(folder: Path, name: str) -> MeanPooledBert:
