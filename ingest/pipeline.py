@@ -152,7 +152,7 @@ def ingest_folder(store: Store, folder: Path, registry: dict[str, LoaderSpec],
         store.record_failure(root, entry.source, ("", entry.size, entry.mtime_ns), entry.loader, error)
     # a store that searches its own vectors (PostgreSQL) has no vector file to rebuild
     if (store.commit_number() != start_commit or repaired) and not hasattr(store, "search_vectors"):
-        # the vector index and BM25 postings: only this run's adds and removes (a base at 1M chunks: minutes)
+        # the vector index and BM25 postings: only this run's adds and removes (a new base at 1M: a minute or more)
         derived.update(store, _note if options.progress else None)
     store.checkpoint()
     return _summary(plan, skipped, failures, counts, warnings + load_warnings, started, repaired=repaired)

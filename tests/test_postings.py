@@ -317,7 +317,6 @@ def test_an_ingest_says_when_it_builds_a_new_base(docs: Path, tmp_path: Path, mo
     monkeypatch.setattr(postings, "COMPACT_SHARE", 0.05)
     index.ingest(docs, progress=True)
     assert "building" not in capsys.readouterr().err   # deltas only
-    shutil.rmtree(tmp_path / "idx2", ignore_errors=True)
     fresh = Index.open(tmp_path / "idx2", embedder="hashing-128")
     fresh.ingest(docs, progress=True)
     err = capsys.readouterr().err
